@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ServicedeskConfig(AppConfig):
+    name = "servicedesk"
+    verbose_name = _("Service desk")
+
+    def ready(self):
+        from . import registry, selectors
+        from .roles import sync_role_groups
+
+        post_migrate.connect(sync_role_groups, dispatch_uid="servicedesk.sync_role_groups")
+        registry.register_timeline_source(selectors.contact_timeline_entries)

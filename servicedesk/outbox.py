@@ -1,0 +1,131 @@
+"""The one way work leaves the platform (SMS, provisioning, webhooks).
+
+``outbox_enqueue`` writes a row inside the caller's transaction and asks
+Celery to deliver it once that transaction commits. If the broker is down the
+row simply waits: ``outbox_redrive`` (beat) finds due rows and delivers them
+later, so an outage delays work but never loses it. The unique ``key`` means
+the same piece of work cannot be enqueued twice, and delivery claims a row
+with a conditional UPDATE, so two workers never send the same message.
+
+A handler is registered per ``kind`` and receives ``(payload, key=...)``;
+it passes the key on to the outside system as its idempotency key. It raises
+``TransientDeliveryError`` for failures worth retrying (timeouts, 5xx), and
+anything else for permanent failures.
+"""
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[..., dict | None]
+_handlers: dict[str, Handler] = {}
+
+
+class TransientDeliveryError(Exception):
+    """The outside system may accept the same message later."""
+
+
+class UnknownOutboxKind(Exception):
+    pass
+
+
+def outbox_handler(kind: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        _handlers[kind] = fn
+        return fn
+
+    return register
+
+
+def backoff_seconds(attempts: int) -> int:
+    base = settings.OUTBOX_BACKOFF_BASE_SECONDS
+    return min(settings.OUTBOX_BACKOFF_CAP_SECONDS, base * 2 ** max(attempts - 1, 0))
+
+
+def outbox_enqueue(*, kind: str, key: str, payload: dict) -> OutboxMessage:
+    """Record work to send; call inside the transaction of the change that causes it."""
+    if kind not in _handlers:
+        raise UnknownOutboxKind(kind)
+    message, created = OutboxMessage.objects.get_or_create(key=key, defaults={"kind": kind, "payload": payload})
+    if created:
+        transaction.on_commit(lambda: _dispatch(message.pk))
+    return message
+
+
+def _dispatch(message_id: int) -> None:
+    from .tasks import outbox_deliver
+
+    try:
+        outbox_deliver.delay(message_id)
+    except Exception as exc:  # broker down: the row stays pending and beat re-drives it
+        logger.warning("outbox: could not enqueue message %s (%s); it will be re-driven", message_id, exc.__class__.__name__)
+
+
+def outbox_deliver(*, message_id: int) -> str | None:
+    """Claim one due message and send it. Returns the new status, or None if it was not ours to send."""
+    now = timezone.now()
+    claimed = OutboxMessage.objects.filter(
+        pk=message_id, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now
+    ).update(status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:
+        return None
+    message = OutboxMessage.objects.get(pk=message_id)
+    handler = _handlers.get(message.kind)
+    try:
+        if handler is None:
+            raise UnknownOutboxKind(message.kind)
+        result = handler(message.payload, key=message.key)
+    except TransientDeliveryError as exc:
+        if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            return _finish(message, OutboxMessage.Status.FAILED, error=f"gave up after {message.attempts} attempts: {exc}")
+        retry_at = timezone.now() + timedelta(seconds=backoff_seconds(message.attempts))
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            status=OutboxMessage.Status.PENDING, next_attempt_at=retry_at, claimed_at=None, last_error=str(exc)[:2000]
+        )
+        logger.info("outbox: %s %s failed transiently (attempt %s), retry at %s", message.kind, message.pk, message.attempts, retry_at)
+        return OutboxMessage.Status.PENDING
+    except Exception as exc:
+        logger.exception("outbox: %s %s failed permanently", message.kind, message.pk)
+        return _finish(message, OutboxMessage.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}")
+    return _finish(message, OutboxMessage.Status.SENT, result=result)
+
+
+def _finish(message: OutboxMessage, status: str, *, error: str = "", result: dict | None = None) -> str:
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        status=status,
+        last_error=error[:2000],
+        result=result,
+        sent_at=timezone.now() if status == OutboxMessage.Status.SENT else None,
+    )
+    return status
+
+
+def outbox_due_ids(*, limit: int = 500) -> list[int]:
+    """Release claims of workers that died, then list what is due, oldest first."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
+    OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, claimed_at__lt=stale).update(
+        status=OutboxMessage.Status.PENDING, claimed_at=None
+    )
+    return list(
+        OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def outbox_retry(*, message_id: int) -> None:
+    """An admin sends a failed message again."""
+    updated = OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.FAILED).update(
+        status=OutboxMessage.Status.PENDING, next_attempt_at=timezone.now(), attempts=0, last_error=""
+    )
+    if updated:
+        transaction.on_commit(lambda: _dispatch(message_id))

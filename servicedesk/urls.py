@@ -1,0 +1,33 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import apis, views
+
+router = DefaultRouter()
+router.register("customers", apis.CustomerViewSet, basename="customer")
+router.register("subscriptions", apis.SubscriptionViewSet, basename="subscription")
+router.register("contacts", apis.ContactViewSet, basename="contact")
+router.register("scripts", apis.ScriptViewSet, basename="script")
+
+console_patterns = [
+    path("", views.home, name="home"),
+    path("customers/<int:customer_id>/", views.customer, name="customer"),
+    path("customers/<int:customer_id>/timeline/", views.customer_timeline, name="customer_timeline"),
+    path("customers/<int:customer_id>/contacts/", views.contact_create, name="contact_create"),
+    path("scripts/", views.script_search, name="scripts"),
+]
+
+urlpatterns = [
+    path("", include((console_patterns, "console"))),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

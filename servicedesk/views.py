@@ -1,0 +1,122 @@
+"""The agent console: search, the customer screen, recording contacts, scripts."""
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from . import registry, selectors, services
+from .forms import ContactForm
+from .models import Customer, Script
+
+
+def _page_number(request) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
+
+
+def _require(request, permission: str):
+    if not request.user.has_perm(permission):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def home(request):
+    """One search box; an exact service-number hit opens the customer at once."""
+    _require(request, "servicedesk.view_customer")
+    query = request.GET.get("q", "")
+    search = selectors.customer_search(user=request.user, query=query)
+    page = None
+    if search.by and not search.error:
+        page = Paginator(search.customers, 20).get_page(_page_number(request))
+        if search.by in ("service_number", "id_number") and page.paginator.count == 1:
+            return HttpResponseRedirect(reverse("console:customer", args=[page.object_list[0].pk]))
+    return render(request, "servicedesk/home.html", {"search": search, "page": page, "query": query})
+
+
+def _customer_or_404(request, customer_id: int) -> Customer:
+    _require(request, "servicedesk.view_customer")
+    try:
+        return selectors.customer_for_screen(user=request.user, customer_id=customer_id)
+    except Customer.DoesNotExist as exc:
+        raise Http404(_("No such customer, or not one of yours.")) from exc
+
+
+def _timeline_context(request, customer):
+    page = _page_number(request)
+    entries, has_older = selectors.customer_timeline(customer=customer, user=request.user, page=page)
+    return {"customer": customer, "entries": entries, "timeline_page": page, "has_older": has_older}
+
+
+@login_required
+@require_GET
+def customer(request, customer_id: int):
+    customer = _customer_or_404(request, customer_id)
+    context = {
+        "customer": customer,
+        "id_number": customer.id_number_for(request.user),
+        "address": customer.address_for(request.user),
+        "subscriptions": list(customer.subscriptions.all()),
+        "last_contacts": selectors.last_contacts(customer=customer),
+        "panels": registry.panels_for(customer, request.user),
+        "form": ContactForm(customer=customer),
+        "can_record": request.user.has_perm("servicedesk.add_contact"),
+        "script_kinds": Script.Kind.choices,
+        **_timeline_context(request, customer),
+    }
+    return render(request, "servicedesk/customer.html", context)
+
+
+@login_required
+@require_GET
+def customer_timeline(request, customer_id: int):
+    customer = _customer_or_404(request, customer_id)
+    return render(request, "servicedesk/_timeline.html", _timeline_context(request, customer))
+
+
+@login_required
+@require_POST
+def contact_create(request, customer_id: int):
+    """HTMX posts here and swaps in the form and the fresh timeline; without HTMX it redirects."""
+    customer = _customer_or_404(request, customer_id)
+    _require(request, "servicedesk.add_contact")
+    form = ContactForm(request.POST, customer=customer)
+    saved = None
+    if form.is_valid():
+        try:
+            saved = services.contact_record(agent=request.user, customer=customer, **form.cleaned_data)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, messages)
+    if not request.headers.get("HX-Request"):
+        if saved:
+            return HttpResponseRedirect(reverse("console:customer", args=[customer.pk]))
+        status = 400
+    else:
+        status = 200 if saved else 400
+    if saved:
+        form = ContactForm(customer=customer)
+    context = {"form": form, "saved": saved, **_timeline_context(request, customer)}
+    response = render(request, "servicedesk/_contact_recorded.html", context, status=status)
+    if status == 400 and request.headers.get("HX-Request"):
+        # Let HTMX swap the form with its errors although the status says "bad request".
+        response["HX-Reswap"] = "outerHTML"
+        response.status_code = 422
+    return response
+
+
+@login_required
+@require_GET
+def script_search(request):
+    _require(request, "servicedesk.view_script")
+    kind = request.GET.get("kind", "")
+    if kind not in Script.Kind.values:
+        kind = ""
+    scripts = selectors.script_search(query=request.GET.get("q", "")[:200], kind=kind, category=request.GET.get("category", "")[:50])
+    page = Paginator(scripts, 10).get_page(_page_number(request))
+    template = "servicedesk/_scripts.html" if request.headers.get("HX-Request") else "servicedesk/scripts.html"
+    return render(request, template, {"page": page, "q": request.GET.get("q", ""), "kind": kind, "script_kinds": Script.Kind.choices})

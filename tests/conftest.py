@@ -1,0 +1,77 @@
+"""Shared fixtures, and the gates for tests that need PostgreSQL or Chromium.
+
+Locally, tests marked ``postgres`` skip on SQLite and tests marked ``browser``
+skip without Chromium, each with a clear reason. CI sets REQUIRE_POSTGRES=1
+and REQUIRE_BROWSER=1, and then a missing service fails the run instead.
+"""
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from servicedesk.celery import app as celery_app
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+def _on_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def pytest_collection_modifyitems(config, items):
+    need_pg = [i for i in items if i.get_closest_marker("postgres")]
+    need_browser = [i for i in items if i.get_closest_marker("browser")]
+    if need_pg and not _on_postgres():
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            raise pytest.UsageError("REQUIRE_POSTGRES=1 but DATABASE_URL is not PostgreSQL: the locking tests would not run.")
+        skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... to run")
+        for item in need_pg:
+            item.add_marker(skip)
+    if need_browser and not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            raise pytest.UsageError(f"REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}: install Debian's chromium package.")
+        skip = pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+        for item in need_browser:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks():
+    """Tasks run in-process after commit, as on the embedded defaults, whatever broker is configured."""
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture
+def make_user(db):
+    from tests.factories import UserFactory
+
+    def make(*roles, **kwargs):
+        return UserFactory(roles=list(roles), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def api_for(make_user):
+    """``api_for("agent")`` -> an APIClient authenticated by token as a new user with that role."""
+
+    def make(*roles, user=None):
+        user = user or make_user(*roles)
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.user = user
+        return client
+
+    return make

@@ -1,0 +1,108 @@
+from decimal import Decimal
+
+import factory
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from servicedesk.models import (
+    Channel, Contact, Customer, Department, IdType, Outcome, Script, ServiceArea, Subscription, TariffPlan, Team, User, VipTier,
+)
+
+
+class ServiceAreaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ServiceArea
+
+    code = factory.Sequence(lambda n: f"A{n:04d}")
+    name = factory.Sequence(lambda n: f"Area {n}")
+    district = "Heping"
+
+
+class DepartmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Department
+
+    code = factory.Sequence(lambda n: f"D{n:03d}")
+    name = factory.Sequence(lambda n: f"Department {n}")
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    """``UserFactory(roles=["agent"])`` puts the user in those role groups."""
+
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = "Li"
+    last_name = factory.Sequence(lambda n: f"Ming{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pass-1234")
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(*[Group.objects.get(name=str(role)) for role in extracted])
+        self.save()
+
+
+class TariffPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TariffPlan
+        django_get_or_create = ("code",)
+
+    code = "5G-129"
+    name = "5G Bundle 129"
+    monthly_fee = Decimal("129.00")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    name = factory.Sequence(lambda n: f"张{n}")
+    id_type = IdType.RESIDENT_ID
+    id_number = factory.Sequence(lambda n: f"11010119900307{n % 10000:04d}")
+    address = "天津市和平区南京路100号3门501"
+    vip_tier = VipTier.ORDINARY
+    area = factory.SubFactory(ServiceAreaFactory)
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    customer = factory.SubFactory(CustomerFactory)
+    service_number = factory.Sequence(lambda n: f"138{n:08d}")
+    tariff_plan = factory.SubFactory(TariffPlanFactory)
+    activated_on = factory.LazyFunction(lambda: timezone.localdate())
+    monthly_spend = Decimal("129.00")
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    customer = factory.SubFactory(CustomerFactory)
+    channel = Channel.HOTLINE
+    service_number = ""
+    reason = "Balance query"
+    outcome = Outcome.RESOLVED
+    agent = factory.SubFactory(UserFactory)
+    started_at = factory.LazyFunction(timezone.now)
+
+
+class ScriptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Script
+
+    kind = Script.Kind.BUSINESS
+    category = "Tariff"
+    title = factory.Sequence(lambda n: f"Script {n}")
+    body = "Standard answer."
