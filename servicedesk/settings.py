@@ -113,6 +113,11 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    # In development static files come from the finders; STATIC_ROOT exists only after collectstatic.
+    import warnings
+
+    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # --- API -------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -34,7 +34,10 @@ def home(request):
     if search.by and not search.error:
         page = Paginator(search.customers, 20).get_page(_page_number(request))
         if search.by in ("service_number", "id_number") and page.paginator.count == 1:
-            return HttpResponseRedirect(reverse("console:customer", args=[page.object_list[0].pk]))
+            target = reverse("console:customer", args=[page.object_list[0].pk])
+            if search.by == "service_number":
+                target += f"?number={search.query}"
+            return HttpResponseRedirect(target)
     return render(request, "servicedesk/home.html", {"search": search, "page": page, "query": query})
 
 
@@ -56,14 +59,19 @@ def _timeline_context(request, customer):
 @require_GET
 def customer(request, customer_id: int):
     customer = _customer_or_404(request, customer_id)
+    subscriptions = list(customer.subscriptions.all())
+    called_about = request.GET.get("number", "")
+    if called_about not in {s.service_number for s in subscriptions}:
+        called_about = ""
     context = {
         "customer": customer,
+        "called_about": called_about,
         "id_number": customer.id_number_for(request.user),
         "address": customer.address_for(request.user),
-        "subscriptions": list(customer.subscriptions.all()),
+        "subscriptions": subscriptions,
         "last_contacts": selectors.last_contacts(customer=customer),
         "panels": registry.panels_for(customer, request.user),
-        "form": ContactForm(customer=customer),
+        "form": ContactForm(customer=customer, initial={"service_number": called_about} if called_about else None),
         "can_record": request.user.has_perm("servicedesk.add_contact"),
         "script_kinds": Script.Kind.choices,
         **_timeline_context(request, customer),
@@ -99,8 +107,10 @@ def contact_create(request, customer_id: int):
     else:
         status = 200 if saved else 400
     if saved:
-        form = ContactForm(customer=customer)
+        form = ContactForm(customer=customer, initial={"service_number": saved.service_number})
     context = {"form": form, "saved": saved, **_timeline_context(request, customer)}
+    if saved:
+        context["last_contacts"] = selectors.last_contacts(customer=customer)
     response = render(request, "servicedesk/_contact_recorded.html", context, status=status)
     if status == 400 and request.headers.get("HX-Request"):
         # Let HTMX swap the form with its errors although the status says "bad request".
@@ -120,3 +130,13 @@ def script_search(request):
     page = Paginator(scripts, 10).get_page(_page_number(request))
     template = "servicedesk/_scripts.html" if request.headers.get("HX-Request") else "servicedesk/scripts.html"
     return render(request, template, {"page": page, "q": request.GET.get("q", ""), "kind": kind, "script_kinds": Script.Kind.choices})
+
+
+def healthz(request):
+    """Liveness for the load balancer and docker-compose: the database answers."""
+    from django.db import connection
+    from django.http import JsonResponse
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})
