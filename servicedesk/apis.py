@@ -115,7 +115,7 @@ class ContactViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             customer = _positive_int_param(self.request, "customer")
             number = _service_number_param(self.request)
             if customer is None and number is None:
-                raise ApiValidationError({"customer": [_("Give a customer id or a service number.")]})
+                raise ApiValidationError({"customer": [_("Give the customer or the service number.")]})
             if customer is not None:
                 contacts = contacts.filter(customer_id=customer)
             if number is not None:

@@ -78,6 +78,7 @@ def outbox_deliver(*, message_id: int) -> str | None:
     if not claimed:
         return None
     message = OutboxMessage.objects.get(pk=message_id)
+    claim = {"pk": message.pk, "status": OutboxMessage.Status.SENDING, "claimed_at": now}
     handler = _handlers.get(message.kind)
     try:
         if handler is None:
@@ -85,21 +86,23 @@ def outbox_deliver(*, message_id: int) -> str | None:
         result = handler(message.payload, key=message.key)
     except TransientDeliveryError as exc:
         if message.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-            return _finish(message, OutboxMessage.Status.FAILED, error=f"gave up after {message.attempts} attempts: {exc}")
+            return _finish(claim, OutboxMessage.Status.FAILED, error=f"gave up after {message.attempts} attempts: {exc}")
         retry_at = timezone.now() + timedelta(seconds=backoff_seconds(message.attempts))
-        OutboxMessage.objects.filter(pk=message.pk).update(
+        OutboxMessage.objects.filter(**claim).update(
             status=OutboxMessage.Status.PENDING, next_attempt_at=retry_at, claimed_at=None, last_error=str(exc)[:2000]
         )
         logger.info("outbox: %s %s failed transiently (attempt %s), retry at %s", message.kind, message.pk, message.attempts, retry_at)
         return OutboxMessage.Status.PENDING
     except Exception as exc:
         logger.exception("outbox: %s %s failed permanently", message.kind, message.pk)
-        return _finish(message, OutboxMessage.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}")
-    return _finish(message, OutboxMessage.Status.SENT, result=result)
+        return _finish(claim, OutboxMessage.Status.FAILED, error=f"{exc.__class__.__name__}: {exc}")
+    return _finish(claim, OutboxMessage.Status.SENT, result=result)
 
 
-def _finish(message: OutboxMessage, status: str, *, error: str = "", result: dict | None = None) -> str:
-    OutboxMessage.objects.filter(pk=message.pk).update(
+def _finish(claim: dict, status: str, *, error: str = "", result: dict | None = None) -> str:
+    """Record the outcome only while the claim is still ours: a worker whose claim timed out
+    and was taken over must not overwrite what the new owner records."""
+    OutboxMessage.objects.filter(**claim).update(
         status=status,
         last_error=error[:2000],
         result=result,

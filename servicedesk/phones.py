@@ -25,9 +25,12 @@ def normalize_service_number(raw: str) -> str:
         raise ValidationError(_("%(number)s is not a valid mainland China service number.") % {"number": raw}, code="invalid_service_number")
     kind = phonenumbers.number_type(parsed)
     national = str(parsed.national_number)
-    if kind in (phonenumbers.PhoneNumberType.MOBILE,):
+    if kind == phonenumbers.PhoneNumberType.MOBILE:
         return national
-    return "0" + national
+    if kind == phonenumbers.PhoneNumberType.FIXED_LINE:
+        return "0" + national
+    # 400/800 and other non-geographic numbers are not subscriber lines ("0" + 4008123123 is no number at all).
+    raise ValidationError(_("%(number)s is not a valid mainland China service number.") % {"number": raw}, code="invalid_service_number")
 
 
 def looks_like_service_number(text: str) -> bool:
@@ -37,4 +40,4 @@ def looks_like_service_number(text: str) -> bool:
 
 def validate_service_number(value: str) -> None:
     if normalize_service_number(value) != value:
-        raise ValidationError(_("Store the service number as national digits only."), code="invalid_service_number")
+        raise ValidationError(_("Enter the service number as digits only, without +86, spaces or dashes."), code="invalid_service_number")

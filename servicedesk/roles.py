@@ -47,7 +47,7 @@ for _role in Role:
     if _role != Role.API_CLIENT:
         grant(_role, *_CUSTOMER_READ)
 grant(Role.API_CLIENT, *_CUSTOMER_READ, "servicedesk.add_contact")
-for _role in (Role.AGENT, Role.OUTBOUND, Role.BACK_OFFICE, Role.COMPLAINT_HANDLER, Role.DELIVERY_CLERK):
+for _role in (Role.AGENT, Role.OUTBOUND, Role.BACK_OFFICE, Role.COMPLAINT_HANDLER, Role.DELIVERY_CLERK, Role.ADMIN):
     grant(_role, "servicedesk.add_contact")
 # Who needs the whole ID number: identity is checked at acceptance and at the door.
 for _role in (Role.BACK_OFFICE, Role.DELIVERY_CLERK, Role.ADMIN):

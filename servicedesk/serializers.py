@@ -1,8 +1,11 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .models import Channel, Contact, Customer, Outcome, Script, Subscription
+from .phones import normalize_service_number
 
 
 class TariffPlanField(serializers.Serializer):
@@ -71,10 +74,19 @@ class ContactCreateSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(required=False)
     ended_at = serializers.DateTimeField(required=False)
 
+    def validate_service_number(self, value):
+        if not value:
+            return value
+        try:
+            return normalize_service_number(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from exc
+
     def validate(self, attrs):
         if not attrs.get("customer") and not attrs.get("service_number"):
             raise serializers.ValidationError({"service_number": [_("Give the customer or the service number.")]})
-        if attrs.get("started_at") and attrs.get("ended_at") and attrs["ended_at"] < attrs["started_at"]:
+        # Without a start the contact starts now, so an end in the past is before the start too.
+        if attrs.get("ended_at") and attrs["ended_at"] < (attrs.get("started_at") or timezone.now()):
             raise serializers.ValidationError({"ended_at": [_("The end must not be before the start.")]})
         return attrs
 

@@ -117,7 +117,7 @@ if DEBUG:
     # In development static files come from the finders; STATIC_ROOT exists only after collectstatic.
     import warnings
 
-    warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 
 # --- API -------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -1,8 +1,8 @@
 """Shared fixtures, and the gates for tests that need PostgreSQL or Chromium.
 
 Locally, tests marked ``postgres`` skip on SQLite and tests marked ``browser``
-skip without Chromium, each with a clear reason. CI sets REQUIRE_POSTGRES=1
-and REQUIRE_BROWSER=1, and then a missing service fails the run instead.
+skip without Chromium, each with a clear reason. Tests marked ``redis`` skip
+without REDIS_URL. CI sets REQUIRE_POSTGRES=1, REQUIRE_REDIS=1 and REQUIRE_BROWSER=1, and then a missing service fails the run instead.
 """
 import os
 from pathlib import Path
@@ -30,6 +30,13 @@ def pytest_collection_modifyitems(config, items):
         skip = pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://... to run")
         for item in need_pg:
             item.add_marker(skip)
+    need_redis = [i for i in items if i.get_closest_marker("redis")]
+    if need_redis and not os.environ.get("REDIS_URL"):
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            raise pytest.UsageError("REQUIRE_REDIS=1 but REDIS_URL is not set: the broker tests would not run.")
+        skip = pytest.mark.skip(reason="needs Redis: set REDIS_URL=redis://... to run")
+        for item in need_redis:
+            item.add_marker(skip)
     if need_browser and not Path(CHROMIUM).exists():
         if os.environ.get("REQUIRE_BROWSER") == "1":
             raise pytest.UsageError(f"REQUIRE_BROWSER=1 but no Chromium at {CHROMIUM}: install Debian's chromium package.")
@@ -45,6 +52,12 @@ def _eager_tasks():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Full-strength PBKDF2 costs ~0.7 s per user created; the tests do not test hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

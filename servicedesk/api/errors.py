@@ -46,7 +46,8 @@ _MESSAGES = {
 
 def _validation_detail(exc: DjangoValidationError):
     if hasattr(exc, "error_dict"):
-        return {field: [str(m) for m in errs.messages] if hasattr(errs, "messages") else [str(e) for e in errs] for field, errs in exc.message_dict.items()}
+        # Model-wide errors come keyed "__all__"; the API names them as DRF does.
+        return {("non_field_errors" if field == "__all__" else field): list(messages) for field, messages in exc.message_dict.items()}
     return {"non_field_errors": exc.messages}
 
 

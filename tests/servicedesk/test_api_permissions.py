@@ -13,11 +13,6 @@ from tests.factories import ContactFactory, CustomerFactory, ScriptFactory, Serv
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    # UserFactory sets a password; the default PBKDF2 costs ~0.7 s per user.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 ALL_ROLES = list(Role)
 MAY_RECORD_CONTACTS = {
     Role.AGENT,

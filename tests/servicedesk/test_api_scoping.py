@@ -9,10 +9,6 @@ from tests.factories import ContactFactory, CustomerFactory, ServiceAreaFactory,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def areas(api_for):

@@ -62,6 +62,10 @@ def test_invalid_contact_shows_the_error_and_saves_nothing(page, login):
 def test_chinese_interface(page, login):
     UserFactory(username="agent9", roles=["agent"])
     login("agent9")
-    page.select_option("#lang", "zh-hans")
-    page.wait_for_load_state()
-    assert "查找来电客户" in page.content()
+    with page.expect_navigation():
+        page.select_option("#lang", "zh-hans")
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert "查找来电客户" in page.locator("h1").inner_text()
+    # and the choice sticks for the next page
+    page.goto(page.base_url + "/scripts/")
+    assert "话术" in page.locator("h1").inner_text()
