@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 ALL_ROLES = list(Role)
 MAY_RECORD_CONTACTS = {
     Role.AGENT,
+    Role.ADMIN,
     Role.BACK_OFFICE,
     Role.OUTBOUND,
     Role.DELIVERY_CLERK,
