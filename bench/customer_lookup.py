@@ -54,11 +54,14 @@ class Timings:
         self.ms: list[float] = []
         self.statuses: dict[int, int] = {}
         self.queries: int | None = None
-        self.error = ""
+        self.error = ""  # set when the endpoint could not be measured at all
+        self.note = ""  # the first unexpected response, printed under the table
 
-    def add(self, elapsed_ns: int, status: int) -> None:
+    def add(self, elapsed_ns: int, response, expected: tuple[int, ...] = (200,)) -> None:
         self.ms.append(elapsed_ns / 1e6)
-        self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.statuses[response.status_code] = self.statuses.get(response.status_code, 0) + 1
+        if response.status_code not in expected and not self.note:
+            self.note = f"{self.name}: status {response.status_code}: {response.content[:300]!r}"
 
     def row(self) -> str:
         if self.error:
@@ -153,12 +156,13 @@ def main():
 
     for number, is_known in numbers:
         elapsed, response = timed(api, "/api/v1/customers/", service_number=number)
-        (api_known if is_known else api_unknown).add(elapsed, response.status_code)
-        if response.status_code != 200:
-            api_known.error = api_known.error or f"status {response.status_code}: {response.content[:200]!r}"
+        (api_known if is_known else api_unknown).add(elapsed, response)
     for number, is_known in numbers:
         elapsed, response = timed(console, "/", q=number)
-        (search_known if is_known else search_unknown).add(elapsed, response.status_code)
+        if is_known:
+            search_known.add(elapsed, response, expected=(302,))
+        else:
+            search_unknown.add(elapsed, response)
         if response.status_code == 302:
             redirects.append(response["Location"])
     if not screen.error:
@@ -168,7 +172,7 @@ def main():
             except Exception as exc:
                 screen.error = f"{type(exc).__name__}: {exc}"[:200]
                 break
-            screen.add(elapsed, response.status_code)
+            screen.add(elapsed, response)
 
     # Queries per request, one sample each.
     sample_known = known[0] if known else ""
@@ -191,9 +195,13 @@ def main():
     print()
     print(f"Server time per request in ms ({customers:,} customers, {vendor}); goal: p95 < {GOAL_P95_MS:.0f} ms")
     print(f"{'endpoint':<34} {'n':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}  {'goal':<7} {'queries':>7}  statuses")
-    for timings in (api_known, api_unknown, search_known, search_unknown, screen):
+    rows = (api_known, api_unknown, search_known, search_unknown, screen)
+    for timings in rows:
         if timings.ms or timings.error:
             print(timings.row())
+    for timings in rows:
+        if timings.note:
+            print("Unexpected response: " + timings.note)
     print()
     print("In-process Django test client: includes middleware, auth, session and DB; excludes network and the WSGI server.")
 

@@ -351,3 +351,21 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "scope", "key"], name="idempotency_unique_key")]
+
+
+class StaffNotice(models.Model):
+    """An in-app notice to one member of staff (overdue callbacks, breaches), shown in the top bar."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notices")
+    key = models.CharField(max_length=200)
+    text = models.CharField(_("text"), max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("staff notice")
+        verbose_name_plural = _("staff notices")
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["recipient", "key"], name="staff_notice_once_per_key")]
+        indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="staff_notice_inbox_idx")]

@@ -188,3 +188,14 @@ LOGGING = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+
+# --- Billing/BSS adapter (servicedesk.billing) -------------------------------
+BILLING_ADAPTER = env("BILLING_ADAPTER", default="simulated")  # "simulated", "http" or a dotted class path
+BILLING_URL = env("BILLING_URL", default="")
+BILLING_TOKEN = env("BILLING_TOKEN", default="")
+BILLING_SIMULATED_LATENCY_MS = env.int("BILLING_SIMULATED_LATENCY_MS", default=0)
+BILLING_SIMULATED_FAILURE_RATE = env.float("BILLING_SIMULATED_FAILURE_RATE", default=0.0)
+
+# --- Orders ------------------------------------------------------------------
+ORDER_CLAIM_MINUTES = env.int("ORDER_CLAIM_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["opportunities-mark-overdue"] = {"task": "orders.tasks.opportunities_mark_overdue", "schedule": timedelta(minutes=1)}

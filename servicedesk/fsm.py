@@ -1,0 +1,65 @@
+"""Running django-fsm-2 transitions the same way in every app.
+
+A service locks the row, calls ``run_transition``, and schedules side effects
+on commit. ``run_transition`` refuses what the machine does not allow with
+``TransitionRefused`` (HTTP 409 naming the allowed next states), checks the
+transition's permission for the acting user, saves, and appends a record to
+the app's transition log (a subclass of ``TransitionRecord``).
+"""
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import has_transition_perm
+
+from .api.errors import Conflict
+
+
+class TransitionRefused(Conflict):
+    default_code = "transition_not_allowed"
+
+
+class TransitionRecord(models.Model):
+    """Append-only: who moved what from which state to which, when and why."""
+
+    from_state = models.CharField(gettext_lazy("from"), max_length=30)
+    to_state = models.CharField(gettext_lazy("to"), max_length=30)
+    transition = models.CharField(gettext_lazy("transition"), max_length=50)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=gettext_lazy("by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(gettext_lazy("at"), default=timezone.now, db_index=True)
+    reason = models.CharField(gettext_lazy("reason"), max_length=500, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+
+def allowed_transitions(instance, field: str = "status") -> list[str]:
+    return sorted({t.name for t in getattr(instance, f"get_available_{field}_transitions")()})
+
+
+def allowed_targets(instance, field: str = "status") -> list[str]:
+    return sorted({t.target for t in getattr(instance, f"get_available_{field}_transitions")() if t.target})
+
+
+def run_transition(instance, name: str, *, by, log_model, log_fk: str, reason: str = "", field: str = "status", args: dict | None = None):
+    """Apply transition ``name`` to a locked ``instance``, save it and record it."""
+    method = getattr(instance, name)
+    before = getattr(instance, field)
+    if name not in allowed_transitions(instance, field):
+        raise TransitionRefused(
+            _("“%(action)s” is not possible while the record is “%(state)s”.") % {"action": name.replace("_", " "), "state": before},
+            allowed=allowed_targets(instance, field),
+            current=before,
+        )
+    if by is not None and not has_transition_perm(method, by):
+        from rest_framework.exceptions import PermissionDenied
+
+        raise PermissionDenied(_("Your role may not do this."))
+    method(**(args or {}))
+    instance.save()
+    log_model.objects.create(
+        **{log_fk: instance}, from_state=before, to_state=getattr(instance, field), transition=name, by=by, reason=(reason or "")[:500]
+    )
+    return instance
