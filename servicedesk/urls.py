@@ -22,6 +22,7 @@ console_patterns = [
 
 urlpatterns = [
     path("", include((console_patterns, "console"))),
+    path("", include("orders.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -106,3 +107,77 @@ class ScriptFactory(factory.django.DjangoModelFactory):
     category = "Tariff"
     title = factory.Sequence(lambda n: f"Script {n}")
     body = "Standard answer."
+
+
+# --- orders -------------------------------------------------------------------
+from orders.models import (  # noqa: E402  (kept beside the factories that use them)
+    CallbackAttempt, Flow, Intent, ItemKind, NumberClass, Opportunity, PoolNumber, Product, ProductCategory,
+)
+
+
+class ProductCategoryFactory(factory.django.DjangoModelFactory):
+    """``ProductCategoryFactory(flow=Flow.DIRECT)``; back-office by default."""
+
+    class Meta:
+        model = ProductCategory
+
+    code = factory.Sequence(lambda n: f"CAT{n:03d}")
+    name = factory.Sequence(lambda n: f"Category {n}")
+    flow = Flow.BACK_OFFICE
+    acceptance_limit_hours = 24
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    """A plain product of a back-office category. Traits: ``sim`` (new number + SIM
+    card, delivered), ``direct`` (a change to an existing line), ``deferred``."""
+
+    class Meta:
+        model = Product
+
+    code = factory.Sequence(lambda n: f"P{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    category = factory.SubFactory(ProductCategoryFactory)
+    price = Decimal("50.00")
+
+    class Params:
+        sim = factory.Trait(
+            name=factory.Sequence(lambda n: f"5G SIM {n}"),
+            needs_number=True,
+            item_kind=ItemKind.SIM,
+            item_model="USIM 128K",
+            tariff_plan=factory.SubFactory(TariffPlanFactory),
+        )
+        direct = factory.Trait(
+            category=factory.SubFactory(ProductCategoryFactory, flow=Flow.DIRECT),
+            tariff_plan=factory.SubFactory(TariffPlanFactory),
+        )
+        deferred = factory.Trait(category=factory.SubFactory(ProductCategoryFactory, flow=Flow.DEFERRED))
+
+
+class PoolNumberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PoolNumber
+
+    number = factory.Sequence(lambda n: f"186{n:08d}")
+    number_class = NumberClass.ORDINARY
+    price = Decimal("0")
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Opportunity
+
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory, deferred=True)
+    intent = Intent.MEDIUM
+    callback_at = factory.LazyFunction(lambda: timezone.now() + timedelta(hours=2))
+    created_by = factory.SubFactory(UserFactory)
+
+
+class CallbackAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CallbackAttempt
+
+    opportunity = factory.SubFactory(OpportunityFactory)
+    result = CallbackAttempt.Result.NO_ANSWER
+    by = factory.SubFactory(UserFactory)
