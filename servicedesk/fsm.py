@@ -7,11 +7,11 @@ transition's permission for the acting user, saves, and appends a record to
 the app's transition log (a subclass of ``TransitionRecord``).
 """
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_fsm import has_transition_perm
 
 from .api.errors import Conflict
 
@@ -43,20 +43,27 @@ def allowed_targets(instance, field: str = "status") -> list[str]:
     return sorted({t.target for t in getattr(instance, f"get_available_{field}_transitions")() if t.target})
 
 
+def _role_may(method, user, instance) -> bool:
+    """Whether the user's role may run this transition from some state (django-fsm's
+    ``has_transition_perm`` also asks about the current state, which would turn a 409 into a 403)."""
+    return any(t.has_perm(instance, user) for t in method._django_fsm.transitions.values())
+
+
 def run_transition(instance, name: str, *, by, log_model, log_fk: str, reason: str = "", field: str = "status", args: dict | None = None):
-    """Apply transition ``name`` to a locked ``instance``, save it and record it."""
+    """Apply transition ``name`` to a locked ``instance``, save it and record it.
+
+    The role is checked first: a role that may never do this gets 403, not a 409 about the state."""
     method = getattr(instance, name)
     before = getattr(instance, field)
+    if by is not None and not _role_may(method, by, instance):
+        # Django's, not DRF's: browser views and the API's exception handler both turn it into a 403.
+        raise PermissionDenied(_("Your role may not do this."))
     if name not in allowed_transitions(instance, field):
         raise TransitionRefused(
             _("“%(action)s” is not possible while the record is “%(state)s”.") % {"action": name.replace("_", " "), "state": before},
             allowed=allowed_targets(instance, field),
             current=before,
         )
-    if by is not None and not has_transition_perm(method, by):
-        from rest_framework.exceptions import PermissionDenied
-
-        raise PermissionDenied(_("Your role may not do this."))
     method(**(args or {}))
     instance.save()
     log_model.objects.create(

@@ -10,6 +10,7 @@ from django.db import connection
 from servicedesk import outbox, tasks
 from servicedesk.models import OutboxMessage
 from servicedesk.outbox import outbox_enqueue, outbox_handler
+from tests.concurrency import run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -32,31 +33,6 @@ def _send(payload, *, key):
 def sends():
     _sends.clear()
     return _sends
-
-
-def run_concurrently(work, workers=WORKERS):
-    """Run ``work(n)`` in ``workers`` threads started together; each uses (and closes) its own connection."""
-    barrier = threading.Barrier(workers)
-    errors: list[BaseException] = []
-    results: list = [None] * workers
-
-    def run(n):
-        try:
-            barrier.wait(timeout=30)
-            results[n] = work(n)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a worker hung"
-    assert errors == []
-    return results
 
 
 @pytest.fixture
