@@ -10,7 +10,7 @@ COPY kpi kpi
 RUN pip install --no-cache-dir .
 COPY . .
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
-RUN useradd --create-home servicedesk && mkdir -p /app/var && chown servicedesk /app/var
+RUN useradd --create-home servicedesk && mkdir -p /app/var/media && chown -R servicedesk /app/var
 USER servicedesk
 EXPOSE 8000
 CMD ["gunicorn", "servicedesk.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3"]

@@ -1,4 +1,7 @@
 """In-app notices to staff. Each (recipient, key) is noticed once."""
+from django.db import transaction
+from django.utils import timezone
+
 from .models import StaffNotice, Team, User
 
 
@@ -16,3 +19,18 @@ def staff_notice_for_role(*, role: str, key: str, text: str, url: str = "", lead
     else:
         recipients = list(members)
     return staff_notice(recipients=recipients, key=key, text=text, url=url)
+
+
+def staff_notices_unread(*, user, limit: int = 5) -> tuple[list[StaffNotice], int]:
+    """The newest unread notices and how many there are (index staff_notice_inbox_idx)."""
+    unread = StaffNotice.objects.filter(recipient=user, read_at__isnull=True).order_by("-created_at", "-id")
+    return list(unread[:limit]), unread.count()
+
+
+@transaction.atomic
+def staff_notice_mark_read(*, user, notice_id: int | None = None) -> int:
+    """Mark one of the user's unread notices read, or all of them; someone else's notice is left alone."""
+    notices = StaffNotice.objects.filter(recipient=user, read_at__isnull=True)
+    if notice_id is not None:
+        notices = notices.filter(pk=notice_id)
+    return notices.update(read_at=timezone.now())

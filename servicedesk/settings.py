@@ -72,6 +72,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "servicedesk.context_processors.unread_notices",
             ],
         },
     },
@@ -159,6 +160,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "outbox-redrive": {"task": "servicedesk.tasks.outbox_redrive", "schedule": timedelta(seconds=30)},
 }
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(VAR_DIR / "media"))  # uploads; shared by web and worker
+MEDIA_URL = "/media/"  # never served publicly: uploads are read by the app only
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Outbox ----------------------------------------------------------------

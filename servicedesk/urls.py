@@ -18,6 +18,8 @@ console_patterns = [
     path("customers/<int:customer_id>/timeline/", views.customer_timeline, name="customer_timeline"),
     path("customers/<int:customer_id>/contacts/", views.contact_create, name="contact_create"),
     path("scripts/", views.script_search, name="scripts"),
+    path("notices/", views.notices, name="notices"),
+    path("notices/read/", views.notices_read, name="notices_read"),
 ]
 
 urlpatterns = [
@@ -29,6 +31,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
+    path("", include("orders.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -8,9 +8,10 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from . import notices as staff_notices
 from . import registry, selectors, services
 from .forms import ContactForm
-from .models import Customer, Script
+from .models import Customer, Script, StaffNotice
 
 
 def _page_number(request) -> int:
@@ -71,6 +72,7 @@ def customer(request, customer_id: int):
         "subscriptions": subscriptions,
         "last_contacts": selectors.last_contacts(customer=customer),
         "panels": registry.panels_for(customer, request.user),
+        "actions": registry.customer_actions_for(customer, request.user),
         "form": ContactForm(customer=customer, initial={"service_number": called_about} if called_about else None),
         "can_record": request.user.has_perm("servicedesk.add_contact"),
         "script_kinds": Script.Kind.choices,
@@ -130,6 +132,22 @@ def script_search(request):
     page = Paginator(scripts, 10).get_page(_page_number(request))
     template = "servicedesk/_scripts.html" if request.headers.get("HX-Request") else "servicedesk/scripts.html"
     return render(request, template, {"page": page, "q": request.GET.get("q", ""), "kind": kind, "script_kinds": Script.Kind.choices})
+
+
+@login_required
+@require_GET
+def notices(request):
+    """The user's notices, newest first, unread ones marked."""
+    mine = StaffNotice.objects.filter(recipient=request.user).order_by("-created_at", "-id")
+    page = Paginator(mine, 25).get_page(_page_number(request))
+    return render(request, "servicedesk/notices.html", {"page": page})
+
+
+@login_required
+@require_POST
+def notices_read(request):
+    staff_notices.staff_notice_mark_read(user=request.user)
+    return HttpResponseRedirect(reverse("console:notices"))
 
 
 def healthz(request):
