@@ -31,3 +31,4 @@ class OrdersConfig(AppConfig):
 
         registry.register_panel(selectors.open_orders_panel)
         registry.register_timeline_source(selectors.order_timeline_entries)
+        registry.register_customer_action(selectors.sale_customer_action)

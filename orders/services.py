@@ -5,8 +5,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError, Q, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +19,7 @@ from servicedesk.services import contact_link
 
 from . import hooks
 from .models import (
-    CallbackAttempt, Flow, Intent, NumberStatus, Opportunity, Order, OrderStatus, OrderTransition, PoolNumber, Product,
+    CallbackAttempt, Flow, Intent, NumberClass, NumberStatus, Opportunity, Order, OrderStatus, OrderTransition, PoolNumber, Product,
 )
 
 VIP_PRIORITY = {VipTier.DIAMOND: 30, VipTier.GOLD: 20, VipTier.SILVER: 10, VipTier.ORDINARY: 0}
@@ -40,7 +40,12 @@ def _transition(order: Order, name: str, *, by, reason: str = "", **args) -> Ord
 
 def _locked(order_id: int) -> Order:
     try:
-        return Order.objects.select_for_update().select_related("product__category", "customer", "pool_number").get(pk=order_id)
+        # of=self: the joined rows are read, not locked (PostgreSQL refuses FOR UPDATE on the outer join to pool_number).
+        return (
+            Order.objects.select_for_update(of=("self",))
+            .select_related("product__category", "customer", "pool_number", "claimed_by")
+            .get(pk=order_id)
+        )
     except Order.DoesNotExist as exc:
         raise Order.DoesNotExist(_("No such order.")) from exc
 
@@ -101,13 +106,16 @@ def order_submit(
         raise ValidationError({"product": [_("This product is no longer on sale.")]})
     flow = fulfilment_flow(product)
     errors: dict[str, list[str]] = {}
-    if flow == Flow.DIRECT:
-        if not service_number:
-            errors["service_number"] = [_("Choose the line this applies to.")]
-        else:
+    if service_number:
+        try:
             service_number = normalize_service_number(service_number)
+        except ValidationError as exc:
+            errors["service_number"] = exc.messages
+        else:
             if not customer.subscriptions.filter(service_number=service_number).exists():
                 errors["service_number"] = [_("This service number does not belong to the customer.")]
+    elif flow == Flow.DIRECT:
+        errors["service_number"] = [_("Choose the line this applies to.")]
     if product.needs_number and not pool_number:
         errors["pool_number"] = [_("Pick a number from the pool.")]
     if product.needs_delivery:
@@ -170,8 +178,13 @@ def order_claim_next(*, clerk) -> Order | None:
     if candidate is None:
         return None
     Order.objects.filter(pk=candidate.pk).update(claimed_by=clerk, claim_expires_at=now + timedelta(minutes=settings.ORDER_CLAIM_MINUTES))
-    candidate.refresh_from_db()
-    return candidate
+    return _fresh(candidate.pk)
+
+
+def _fresh(order_id: int) -> Order:
+    """Read the order again. Not ``refresh_from_db()``: django-fsm-2 unprotects the status field
+    class-wide while refreshing, which races with other threads of a threaded server."""
+    return Order.objects.select_related("product__category", "customer", "pool_number", "claimed_by").get(pk=order_id)
 
 
 def queue_ordering(now: datetime):
@@ -263,8 +276,7 @@ def order_request_urgent_activation(*, order_id: int, by, reason: str = "") -> O
         Order.objects.filter(pk=order.pk).update(urgent_activation=True)
         OrderTransition.objects.create(order=order, from_state=order.status, to_state=order.status, transition="request_urgent_activation", by=by, reason=reason)
         _provision_later(order, "urgent")
-    order.refresh_from_db()
-    return order
+    return _fresh(order.pk)
 
 
 @transaction.atomic
@@ -311,20 +323,78 @@ def _sell_number(order: Order) -> None:
 
 # --- Number pool --------------------------------------------------------------
 
+# The fee a number of each class carries when nobody names one (CNY): lucky patterns cost more.
+POOL_DEFAULT_FEES = {NumberClass.ORDINARY: Decimal("0"), NumberClass.LUCKY: Decimal("100"), NumberClass.PREMIUM: Decimal("500")}
+
+
+def pool_number_normalize(raw: str) -> str:
+    """The 11 digits of a mainland mobile number, or ValidationError: the pool sells mobile lines only."""
+    number = normalize_service_number(str(raw))
+    if not number.startswith("1"):
+        raise ValidationError(_("%(number)s is a fixed line; the pool holds mobile numbers only.") % {"number": raw}, code="not_mobile")
+    return number
+
+
+def pool_number_class_for(number: str) -> str:
+    """The class a number's tail suggests: five alike is premium; AAAA, AABB, ABAB or a run like 1234 is lucky."""
+    if len(set(number[-5:])) == 1:
+        return NumberClass.PREMIUM
+    a, b, c, d = (int(ch) for ch in number[-4:])
+    if (a == b and c == d) or (a == c and b == d) or b - a == c - b == d - c == 1:
+        return NumberClass.LUCKY
+    return NumberClass.ORDINARY
+
+
 @transaction.atomic
-def pool_number_add(*, number: str, number_class: str, price: Decimal, note: str = "") -> PoolNumber:
-    pool_number = PoolNumber(number=normalize_service_number(number), number_class=number_class, price=price, note=note)
-    pool_number.full_clean()
-    pool_number.save()
+def pool_number_add(*, number: str, number_class: str = "", price: Decimal | None = None, note: str = "") -> PoolNumber:
+    """Put a number in the pool; no class means the one its pattern suggests, no fee the class's default."""
+    try:
+        number = pool_number_normalize(number)
+    except ValidationError as exc:
+        raise ValidationError({"number": exc.messages}) from exc
+    number_class = number_class or pool_number_class_for(number)
+    pool_number = PoolNumber(
+        number=number, number_class=number_class, price=POOL_DEFAULT_FEES.get(number_class, Decimal("0")) if price is None else price,
+        note=(note or "").strip(),
+    )
+    pool_number.full_clean(validate_unique=False)
+    taken = ValidationError({"number": [_("Number %(number)s is already in the pool.") % {"number": number}]})
+    if PoolNumber.objects.filter(number=number).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            pool_number.save()
+    except IntegrityError as exc:  # added by someone else between the check and the insert
+        raise taken from exc
     return pool_number
+
+
+def _locked_pool_number(pool_number_id: int) -> PoolNumber:
+    try:
+        return PoolNumber.objects.select_for_update().get(pk=pool_number_id)
+    except PoolNumber.DoesNotExist as exc:
+        raise PoolNumber.DoesNotExist(_("No such number in the pool.")) from exc
 
 
 @transaction.atomic
 def pool_number_update(*, pool_number_id: int, number_class: str, price: Decimal, note: str = "", quarantined: bool | None = None) -> PoolNumber:
-    pool_number = PoolNumber.objects.select_for_update().get(pk=pool_number_id)
-    pool_number.number_class, pool_number.price, pool_number.note = number_class, price, note
-    if quarantined is not None and pool_number.status in (NumberStatus.AVAILABLE, NumberStatus.QUARANTINED):
+    """Change a number's class, fee and note, or take a free number out of sale (quarantine) and back.
+
+    A reserved or sold number keeps its class and fee: its order was priced with them.
+    """
+    pool_number = _locked_pool_number(pool_number_id)
+    if pool_number.status in (NumberStatus.RESERVED, NumberStatus.SOLD):
+        errors = {}
+        if number_class != pool_number.number_class or price != pool_number.price:
+            errors["__all__"] = [_("Number %(number)s is %(status)s for order #%(order)s; its class and fee can no longer change.") % {
+                "number": pool_number.number, "status": pool_number.get_status_display().lower(), "order": pool_number.order_id}]
+        if quarantined:
+            errors["quarantined"] = [_("A reserved or sold number cannot be quarantined.")]
+        if errors:
+            raise ValidationError(errors)
+    elif quarantined is not None:
         pool_number.status = NumberStatus.QUARANTINED if quarantined else NumberStatus.AVAILABLE
+    pool_number.number_class, pool_number.price, pool_number.note = number_class, price, (note or "").strip()
     pool_number.full_clean()
     pool_number.save()
     return pool_number
@@ -332,9 +402,16 @@ def pool_number_update(*, pool_number_id: int, number_class: str, price: Decimal
 
 @transaction.atomic
 def pool_number_remove(*, pool_number_id: int) -> None:
-    deleted, _rows = PoolNumber.objects.filter(pk=pool_number_id, status__in=[NumberStatus.AVAILABLE, NumberStatus.QUARANTINED]).delete()
-    if not deleted:
+    """Remove a free or quarantined number; one an order ever named stays, for that order's history."""
+    pool_number = _locked_pool_number(pool_number_id)
+    if pool_number.status not in (NumberStatus.AVAILABLE, NumberStatus.QUARANTINED):
         raise ValidationError(_("A reserved or sold number cannot be removed."))
+    try:
+        pool_number.delete()
+    except (ProtectedError, RestrictedError) as exc:
+        # Released by a cancelled or rejected order, which still names it.
+        raise ValidationError(_("Number %(number)s was used by an earlier order and stays for its history; quarantine it instead.") % {
+            "number": pool_number.number}) from exc
 
 
 # --- Opportunities --------------------------------------------------------------
@@ -346,9 +423,13 @@ def opportunity_create(
     _visible_customer(agent, customer)
     if callback_at is None:
         raise ValidationError({"callback_at": [_("Agree a callback time with the customer.")]})
+    # A few minutes' grace: the agent types "now + a moment" while the customer is still on the line.
     if callback_at < timezone.now() - timedelta(minutes=5):
         raise ValidationError({"callback_at": [_("The callback time cannot be in the past.")]})
-    opportunity = Opportunity(customer=customer, product=product, callback_at=callback_at, intent=intent, notes=(notes or "").strip(), created_by=agent, contact=contact)
+    if not product.active:
+        raise ValidationError({"product": [_("This product is no longer on sale.")]})
+    notes = _opportunity_notes(notes)
+    opportunity = Opportunity(customer=customer, product=product, callback_at=callback_at, intent=intent, notes=notes, created_by=agent, contact=contact)
     opportunity.full_clean(exclude=["created_by", "contact", "assigned_to", "order"])
     opportunity.save()
     if contact is not None:
@@ -376,19 +457,32 @@ def sale_submit(*, agent, customer: Customer, product: Product, callback_at: dat
     return Sale(order=order_submit(agent=agent, customer=customer, product=product, **order_fields))
 
 
+def _opportunity_notes(notes: str) -> str:
+    # A TextField's max_length is not checked by full_clean(); the form's limit is not enough for the API.
+    notes = (notes or "").strip()
+    if len(notes) > 2000:
+        raise ValidationError({"notes": [_("Notes are limited to 2,000 characters.")]})
+    return notes
+
+
 def _open_opportunity(opportunity_id: int) -> Opportunity:
-    opportunity = Opportunity.objects.select_for_update().select_related("product__category", "customer").get(pk=opportunity_id)
+    opportunity = Opportunity.objects.select_for_update(of=("self",)).select_related("product__category", "customer").get(pk=opportunity_id)
     if opportunity.status != Opportunity.Status.OPEN:
-        raise TransitionRefused(_("This opportunity is already closed."), allowed=[], current=opportunity.status)
+        raise TransitionRefused(
+            _("This opportunity is already closed (%(outcome)s); nothing more can be done with it.") % {"outcome": opportunity.get_status_display()},
+            allowed=[], current=opportunity.status,
+        )
     return opportunity
 
 
 @transaction.atomic
 def opportunity_record_attempt(*, opportunity_id: int, by, result: str, next_callback_at: datetime | None = None, notes: str = "") -> CallbackAttempt:
     opportunity = _open_opportunity(opportunity_id)
-    if result == CallbackAttempt.Result.CALL_BACK_LATER:
-        if next_callback_at is None or next_callback_at <= timezone.now():
-            raise ValidationError({"next_callback_at": [_("Agree a new callback time in the future.")]})
+    if result == CallbackAttempt.Result.CALL_BACK_LATER and next_callback_at is None:
+        raise ValidationError({"next_callback_at": [_("Agree a new callback time in the future.")]})
+    # Any result may carry a new time ("reached, call me Friday"); a past one would be overdue at once.
+    if next_callback_at is not None and next_callback_at <= timezone.now():
+        raise ValidationError({"next_callback_at": [_("Agree a new callback time in the future.")]})
     attempt = CallbackAttempt(opportunity=opportunity, by=by, result=result, next_callback_at=next_callback_at, notes=(notes or "").strip())
     attempt.full_clean(exclude=["opportunity", "by"])
     attempt.save()
@@ -428,10 +522,20 @@ def opportunity_close_lost(*, opportunity_id: int, by, reason: str) -> Opportuni
 
 @transaction.atomic
 def opportunity_update(*, opportunity_id: int, by, callback_at: datetime, intent: str, notes: str = "") -> Opportunity:
+    if callback_at is None:
+        raise ValidationError({"callback_at": [_("Agree a callback time with the customer.")]})
+    notes = _opportunity_notes(notes)
     opportunity = _open_opportunity(opportunity_id)
-    opportunity.callback_at, opportunity.intent, opportunity.notes = callback_at, intent, (notes or "").strip()
-    if callback_at > timezone.now():
+    # Forms edit to the minute: the same minute is the same agreement (keep the stored value, seconds and all).
+    if callback_at.replace(second=0, microsecond=0) == opportunity.callback_at.replace(second=0, microsecond=0):
+        callback_at = opportunity.callback_at
+    else:
+        # Moving the callback is a new agreement: it must lie ahead, and it starts a new overdue spell.
+        if callback_at <= timezone.now():
+            raise ValidationError({"callback_at": [_("The callback time cannot be in the past.")]})
         opportunity.overdue = False
+        opportunity.overdue_notified_at = None
+    opportunity.callback_at, opportunity.intent, opportunity.notes = callback_at, intent, notes
     opportunity.full_clean(exclude=["created_by", "contact", "assigned_to", "order"])
     opportunity.save()
     return opportunity
@@ -441,7 +545,9 @@ def opportunity_update(*, opportunity_id: int, by, callback_at: datetime, intent
 def opportunity_delete(*, opportunity_id: int, by) -> None:
     if not by.has_perm("orders.delete_opportunity"):
         raise PermissionDenied(_("Your role may not delete opportunities."))
-    Opportunity.objects.filter(pk=opportunity_id).delete()
+    deleted, _rows = Opportunity.objects.filter(pk=opportunity_id).delete()
+    if not deleted:
+        raise Opportunity.DoesNotExist(_("No such opportunity."))
 
 
 def opportunities_mark_overdue(*, now: datetime | None = None) -> int:
@@ -456,6 +562,8 @@ def opportunities_mark_overdue(*, now: datetime | None = None) -> int:
         if not ids:
             return 0
         Opportunity.objects.filter(pk__in=ids).update(overdue=True, overdue_notified_at=now)
+        from django.urls import reverse
+
         from servicedesk.notices import staff_notice_for_role
 
         staff_notice_for_role(
@@ -463,5 +571,6 @@ def opportunities_mark_overdue(*, now: datetime | None = None) -> int:
             lead_only=True,
             key=f"opportunities-overdue:{now:%Y%m%d%H%M}:{ids[0]}",
             text=_("%(count)s callbacks are overdue.") % {"count": len(ids)},
+            url=reverse("orders:outbound"),
         )
     return len(ids)

@@ -10,6 +10,7 @@ per-row query or phonenumbers call.
 """
 from __future__ import annotations
 
+import importlib
 import io
 import math
 import random
@@ -138,7 +139,7 @@ AREAS = (
 # How customers spread over the areas (city centre denser).
 _AREA_WEIGHTS = (12, 9, 11, 8, 10, 9, 8, 8, 6, 9, 5, 5)
 
-TEAMS = ("话务一组", "话务二组", "话务三组")
+TEAMS = ("话务一组", "话务二组", "话务三组", "外呼组")
 
 # code, name
 DEPARTMENTS = (
@@ -374,8 +375,9 @@ def _staff_plan() -> list[dict]:
         plan.append({"username": f"manager{i}", "roles": [Role.MANAGER], "team": i - 1, "leads": i - 1})
     for i in range(1, 3):
         plan.append({"username": f"backoffice{i}", "roles": [Role.BACK_OFFICE]})
-    for i in range(1, 3):
-        plan.append({"username": f"outbound{i}", "roles": [Role.OUTBOUND]})
+    # The outbound team, led by outbound1 (who is told of overdue callbacks).
+    plan.append({"username": "outbound1", "roles": [Role.OUTBOUND], "team": 3, "leads": 3})
+    plan.append({"username": "outbound2", "roles": [Role.OUTBOUND], "team": 3})
     for i in range(1, 3):
         plan.append({"username": f"delivery{i}", "roles": [Role.DELIVERY_CLERK], "department": "DLV"})
     for i in range(1, 3):
@@ -474,6 +476,29 @@ def seed_reference(log: Log = print) -> SeedResult:
     return result
 
 
+# --- Other apps' demo data ------------------------------------------------------------
+
+
+def app_demo_modules() -> list:
+    """The ``demo`` module of each domain app that has one, with ``seed(log=)`` and ``reset(log=)``.
+
+    Found through the app registry, as Django's admin finds ``admin`` modules, so the
+    core stays free of imports of the apps that depend on it.
+    """
+    from django.apps import apps
+
+    modules = []
+    for config in apps.get_app_configs():
+        if config.name == "servicedesk" or not config.name.isidentifier():
+            continue
+        try:
+            modules.append(importlib.import_module(f"{config.name}.demo"))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{config.name}.demo":
+                raise
+    return modules
+
+
 # --- Customers ----------------------------------------------------------------------
 
 
@@ -486,6 +511,8 @@ def reset_customers(log: Log = print) -> None:
     """
     own = {Customer, Subscription, Contact, ContactLink}
     with transaction.atomic():
+        for module in app_demo_modules():
+            module.reset(log=log)
         for model in (Contact, Subscription, Customer):
             for rel in model._meta.related_objects:
                 other = rel.related_model
@@ -904,5 +931,7 @@ def seed_demo(
     if reset:
         reset_customers(log=log)
     seed_customers(customers, seed=seed, batch_size=batch_size, log=log, result=result)
+    for module in app_demo_modules():
+        module.seed(log=log)
     result.try_numbers = showcase_numbers()
     return result

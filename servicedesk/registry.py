@@ -2,7 +2,9 @@
 
 Apps register from ``AppConfig.ready()``:
 - a *panel* function ``(customer, user) -> Panel | None`` (open orders, shipments, complaints);
-- a *timeline source* ``(customer, user, limit) -> list[TimelineEntry]``, newest first.
+- a *timeline source* ``(customer, user, limit) -> list[TimelineEntry]``, newest first;
+- a *customer action* ``(customer, user) -> CustomerAction | None``: a button on the customer
+  screen leading to the app's page (sell, open a complaint); ``None`` when the user's role may not.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,11 +34,25 @@ class Panel:
     order: int = 100
 
 
+@dataclass(frozen=True)
+class CustomerAction:
+    """A button on the customer screen. The screen adds ``?number=<the number called about>``
+    to ``url`` when there is one, so ``url`` carries no query string of its own."""
+
+    key: str
+    label: str
+    url: str
+    shortcut: str = ""  # a single key that focuses the button (see console.js)
+    order: int = 100
+
+
 PanelFn = Callable[[Any, Any], Panel | None]
 TimelineFn = Callable[[Any, Any, int], list[TimelineEntry]]
+ActionFn = Callable[[Any, Any], CustomerAction | None]
 
 _panels: list[PanelFn] = []
 _timeline_sources: list[TimelineFn] = []
+_customer_actions: list[ActionFn] = []
 
 
 def register_panel(fn: PanelFn) -> PanelFn:
@@ -49,6 +65,17 @@ def register_timeline_source(fn: TimelineFn) -> TimelineFn:
     if fn not in _timeline_sources:
         _timeline_sources.append(fn)
     return fn
+
+
+def register_customer_action(fn: ActionFn) -> ActionFn:
+    if fn not in _customer_actions:
+        _customer_actions.append(fn)
+    return fn
+
+
+def customer_actions_for(customer, user) -> list[CustomerAction]:
+    found = [a for a in (fn(customer, user) for fn in _customer_actions) if a is not None]
+    return sorted(found, key=lambda a: a.order)
 
 
 def panels_for(customer, user) -> list[Panel]:
