@@ -80,7 +80,7 @@ def seed(*, log=print) -> None:
     existing = set(PoolNumber.objects.filter(number__startswith=POOL_PREFIX).values_list("number", flat=True))
     new_numbers = []
     for n in range(POOL_SIZE):
-        number = f"{POOL_PREFIX}{n * 5 % 10000:04d}"
+        number = f"{POOL_PREFIX}{n * 7 % 10000:04d}"  # 7 is prime to 10,000: every last digit occurs
         if number in existing:
             continue
         number_class = services.pool_number_class_for(number)

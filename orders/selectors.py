@@ -4,6 +4,7 @@ from django.db.models.functions import Reverse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from servicedesk.registry import Panel, TimelineEntry
 from servicedesk.selectors import customers_visible_to
@@ -50,7 +51,7 @@ def order_timeline_entries(customer, user, limit: int) -> list[TimelineEntry]:
             detail=t.reason,
             actor=(t.by.get_full_name() or t.by.username) if t.by else _("system"),
             url=reverse("orders:detail", args=[t.order_id]),
-            badge=_("Order"),
+            badge=pgettext("timeline badge", "Order"),
         )
         for t in transitions
     ]

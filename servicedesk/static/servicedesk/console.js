@@ -1,5 +1,6 @@
 // Keyboard use of the console: a single key focuses the field marked data-key="<key>"
-// ("/" search, "n" new contact, "k" scripts) unless the agent is already typing;
+// ("/" search, "n" new contact, "k" scripts), or follows such a link ("s" new sale),
+// unless the agent is already typing;
 // Ctrl/Cmd+Enter submits the form being typed in.
 (function () {
   "use strict";
@@ -22,6 +23,7 @@
     var field = document.querySelector('[data-key="' + CSS.escape(event.key) + '"]');
     if (field) {
       event.preventDefault();
+      if (field.tagName === "A") { field.click(); return; }  // an action ("s" new sale) opens at once
       field.focus();
       if (field.select) field.select();
     }
