@@ -170,6 +170,10 @@ class Order(ConcurrentTransitionMixin, models.Model):
     appointment_date = models.DateField(_("appointment date"), null=True, blank=True)
     appointment_slot = models.CharField(_("appointment slot"), max_length=10, choices=Slot.choices, blank=True)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.HOTLINE)
+    external_id = models.CharField(
+        _("external reference"), max_length=100, blank=True,
+        help_text=_("The submitting system's own reference (TMF622 externalId), unique per client."),
+    )
     notes = models.TextField(_("notes"), max_length=2000, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("taken by"), null=True, on_delete=models.PROTECT, related_name="orders_taken")
     contact = models.ForeignKey(Contact, verbose_name=_("contact"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -193,6 +197,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
             ("urgent_activate_order", _("Can activate an order before delivery")),
             ("move_order", _("Can move orders through delivery")),
             ("cancel_order", _("Can cancel orders")),
+        ]
+        constraints = [
+            # A client's reference names one order of theirs; it is also how they look it up.
+            models.UniqueConstraint(
+                fields=["created_by", "external_id"], condition=~Q(external_id=""), name="order_external_id_per_client",
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "-submitted_at"], name="order_customer_idx"),

@@ -167,10 +167,9 @@ from datetime import date, datetime, time, timedelta  # noqa: E402  (kept with t
 
 
 def opportunities_visible_to(user) -> QuerySet[Opportunity]:
-    """Those who work callbacks see every opportunity of the customers they may see; area managers
-    their areas' (through ``customers_visible_to``); anyone else who may view them only those they took."""
-    from servicedesk.roles import Role
-
+    """Whoever may view opportunities sees those of the customers they may see (area managers
+    their areas', through ``customers_visible_to``): an agent on a call sees the customer's
+    callbacks whoever booked them. Acting on them is the outbound team's (change_opportunity)."""
     if not user.is_authenticated or not user.has_perm("orders.view_opportunity"):
         return Opportunity.objects.none()
     opportunities = Opportunity.objects.all()
@@ -178,9 +177,7 @@ def opportunities_visible_to(user) -> QuerySet[Opportunity]:
     # An unrestricted role sees every customer: no "customer IN (all customers)" subquery for them.
     if customers.query.has_filters():
         opportunities = opportunities.filter(customer__in=customers)
-    if user.is_superuser or user.has_perm("orders.change_opportunity") or user.has_role(Role.AREA_MANAGER):
-        return opportunities
-    return opportunities.filter(created_by=user)
+    return opportunities
 
 
 def _opportunity_rows(opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:

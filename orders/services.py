@@ -10,6 +10,7 @@ from django.db.models import ProtectedError, Q, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from servicedesk.api.errors import Conflict
 from servicedesk.fsm import TransitionRefused, run_transition
 from servicedesk.models import Channel, Contact, Customer, Subscription, VipTier
 from servicedesk.outbox import outbox_enqueue
@@ -98,8 +99,12 @@ def order_submit(
     channel: str = Channel.HOTLINE,
     notes: str = "",
     contact: Contact | None = None,
+    external_id: str = "",
 ) -> Order:
-    """Capture a sale as an order and route it by its product's flow."""
+    """Capture a sale as an order and route it by its product's flow.
+
+    ``external_id`` is the submitting system's reference: a second order with the same one
+    from the same client is refused (409) naming the first."""
     _visible_customer(agent, customer)
     product = Product.objects.select_related("category").get(pk=product.pk)
     if not product.active:
@@ -127,6 +132,14 @@ def order_submit(
             errors["appointment_date"] = [_("The delivery date cannot be in the past.")]
     if errors:
         raise ValidationError(errors)
+    external_id = (external_id or "").strip()
+    if external_id:
+        first = Order.objects.filter(created_by=agent, external_id=external_id).values_list("pk", flat=True).first()
+        if first is not None:
+            raise Conflict(
+                _("externalId %(external_id)s was already used for order %(order)s.") % {"external_id": external_id, "order": first},
+                code="external_id_reused",
+            )
 
     now = timezone.now()
     order = Order(
@@ -140,14 +153,19 @@ def order_submit(
         appointment_slot=appointment_slot,
         channel=channel,
         notes=(notes or "").strip(),
+        external_id=external_id,
         created_by=agent,
         contact=contact,
         submitted_at=now,
         priority=VIP_PRIORITY.get(customer.vip_tier, 0),
         accept_by=now + timedelta(hours=product.category.acceptance_limit_hours) if flow == Flow.BACK_OFFICE else None,
     )
-    order.full_clean(exclude=["pool_number", "created_by", "contact", "status"])
-    order.save()
+    order.full_clean(exclude=["pool_number", "created_by", "contact", "status"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError as exc:  # the same externalId submitted twice at the same moment
+        raise Conflict(_("externalId %(external_id)s was already used.") % {"external_id": external_id}, code="external_id_reused") from exc
     if pool_number:
         number = _reserve_number(order, pool_number)
         order.pool_number = number

@@ -77,10 +77,8 @@ Creating (``ProductOrder_Create`` → ``services.order_submit``):
   no callback; use ``POST /api/v1/orders/`` with ``callback_at``.
 - ``Idempotency-Key`` is honoured as on ``/api/v1/``.
 
-Stopgap: ``Order`` has no column for ``externalId`` (models are not changed here), so
-the pair client+externalId ↔ order is kept in two ``IdempotencyRecord`` rows, whose
-unique (user, scope, key) index answers both directions. The proper change is a column
-``Order.external_id`` with a unique constraint on (created_by, external_id) where not blank.
+``externalId`` is ``Order.external_id``, unique per submitting client by a partial
+unique constraint, which also serves the lookup.
 
 The cancelProductOrder resource is the record of a cancellation in the order's
 transition log: its ``id`` is that record's id, its ``state`` is ``done``. A refused
@@ -90,7 +88,6 @@ future is a 400 (cancellation is immediate).
 from datetime import datetime, time, timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -105,12 +102,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from servicedesk.api.errors import Conflict
 from servicedesk.api.errors import exception_handler as core_exception_handler
 from servicedesk.api.idempotency import idempotent
 from servicedesk.api.permissions import RoleModelPermissions
 from servicedesk.masking import mask_address
-from servicedesk.models import Channel, IdempotencyRecord
+from servicedesk.models import Channel
 from servicedesk.phones import normalize_service_number
 from servicedesk.selectors import customers_visible_to
 
@@ -166,8 +162,6 @@ CANCEL_PRODUCT_ORDER_ATTRIBUTES = frozenset({
 ALWAYS = ("id", "href", "@type")
 DEFAULT_LIMIT, MAX_LIMIT = 25, 200
 CURRENCY = "CNY"
-EXTERNAL_ID_SCOPE = "tmf622.externalId"
-ORDER_EXTERNAL_ID_SCOPE = "tmf622.externalId.of-order"
 
 
 # --- Errors --------------------------------------------------------------------------
@@ -238,40 +232,6 @@ def _as_tmf(response: Response, request) -> Response:
     return response
 
 
-# --- externalId (see the module docstring: a stopgap until Order has the column) --------
-
-def _claim_external_id(user, external_id: str) -> IdempotencyRecord:
-    record, created = IdempotencyRecord.objects.get_or_create(
-        user=user, scope=EXTERNAL_ID_SCOPE, key=external_id, defaults={"request_hash": ""}
-    )
-    if not created:
-        order_id = (record.response_body or {}).get("order")
-        raise Conflict(
-            _("externalId %(external_id)s was already used for product order %(order)s.") % {"external_id": external_id, "order": order_id},
-            code="external_id_reused",
-        )
-    return record
-
-
-def _record_external_id(claim: IdempotencyRecord, order: Order) -> None:
-    claim.status_code, claim.response_body = status.HTTP_201_CREATED, {"order": order.pk}
-    claim.save(update_fields=["status_code", "response_body"])
-    IdempotencyRecord.objects.create(
-        user=claim.user, scope=ORDER_EXTERNAL_ID_SCOPE, key=str(order.pk), request_hash="",
-        status_code=status.HTTP_201_CREATED, response_body={"externalId": claim.key},
-    )
-
-
-def external_ids_for(user, order_ids) -> dict[int, str]:
-    records = IdempotencyRecord.objects.filter(user=user, scope=ORDER_EXTERNAL_ID_SCOPE, key__in=[str(i) for i in order_ids])
-    return {int(r.key): r.response_body["externalId"] for r in records}
-
-
-def _order_id_for_external_id(user, external_id: str) -> int | None:
-    record = IdempotencyRecord.objects.filter(user=user, scope=EXTERNAL_ID_SCOPE, key=external_id).first()
-    return (record.response_body or {}).get("order") if record else None
-
-
 # --- Rendering --------------------------------------------------------------------------
 
 _datetime_field = serializers.DateTimeField()
@@ -296,7 +256,7 @@ def _characteristic(name: str, value) -> dict:
     return {"name": name, "valueType": "string", "value": value}
 
 
-def product_order_body(order: Order, *, request, external_id: str | None = None) -> dict:
+def product_order_body(order: Order, *, request) -> dict:
     """One order as a TMF622 ``ProductOrder``; personal data masked as on /api/v1/."""
     state = TMF_STATE[order.status]
     address = order.delivery_address
@@ -320,7 +280,8 @@ def product_order_body(order: Order, *, request, external_id: str | None = None)
     return _compact({
         "id": str(order.pk),
         "href": _url(request, "tmf622-product-order-detail", order.pk),
-        "externalId": external_id,
+        # The reference is the submitting client's: shown to them only.
+        "externalId": order.external_id if order.external_id and order.created_by_id == request.user.pk else None,
         "category": order.flow,
         "state": state,
         "orderDate": _dt(order.submitted_at),
@@ -604,8 +565,7 @@ def _filtered_orders(request):
     if "state" in params:
         orders = orders.filter(status__in=[s for state in _states(params["state"]) for s in STATUSES_BY_TMF_STATE[state]])
     if "externalId" in params:
-        order_id = _order_id_for_external_id(request.user, params["externalId"].strip()[:100])
-        orders = orders.filter(pk=order_id) if order_id else orders.none()
+        orders = orders.filter(created_by=request.user, external_id=params["externalId"].strip()[:100])
     if "category" in params:
         if params["category"] not in Flow.values:
             raise ApiValidationError({"category": [_("Use one of %(names)s.") % {"names": ", ".join(Flow.values)}]})
@@ -756,8 +716,7 @@ class ProductOrderList(TmfView):
         orders = _filtered_orders(request)
         total = orders.count()
         page = list(orders[offset : offset + limit]) if limit else []
-        external = external_ids_for(request.user, [o.pk for o in page])
-        return _list_response([_select(product_order_body(o, request=request, external_id=external.get(o.pk)), fields) for o in page], total)
+        return _list_response([_select(product_order_body(o, request=request), fields) for o in page], total)
 
     @extend_schema(
         operation_id="createProductOrder", summary="Creates a ProductOrder", tags=["TMF622 productOrder"],
@@ -770,12 +729,8 @@ class ProductOrderList(TmfView):
         data = ProductOrderCreateSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         submission, external_id = data.validated_data["submission"], data.validated_data["external_id"]
-        with transaction.atomic():  # a refused order must not keep its externalId
-            claim = _claim_external_id(request.user, external_id) if external_id else None
-            order = services.order_submit(agent=request.user, **submission)
-            if claim is not None:
-                _record_external_id(claim, order)
-        body = product_order_body(order, request=request, external_id=external_id or None)
+        order = services.order_submit(agent=request.user, external_id=external_id, **submission)
+        body = product_order_body(order, request=request)
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["href"]})
 
 
@@ -788,8 +743,7 @@ class ProductOrderDetail(TmfView):
     def get(self, request, id):
         fields = _fields(request, PRODUCT_ORDER_ATTRIBUTES)
         order = _visible_order(request, id)
-        external = external_ids_for(request.user, [order.pk])
-        return Response(_select(product_order_body(order, request=request, external_id=external.get(order.pk)), fields))
+        return Response(_select(product_order_body(order, request=request), fields))
 
 
 CANCEL_FILTERS = {"state", "productOrder.id"}

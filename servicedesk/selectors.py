@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q, QuerySet
-from django.utils.translation import gettext as _
 
 from . import registry
 from .models import Contact, Customer, Script, Subscription

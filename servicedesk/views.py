@@ -1,6 +1,6 @@
 """The agent console: search, the customer screen, recording contacts, scripts."""
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
@@ -12,28 +12,19 @@ from . import notices as staff_notices
 from . import registry, selectors, services
 from .forms import ContactForm
 from .models import Customer, Script, StaffNotice
-
-
-def _page_number(request) -> int:
-    raw = request.GET.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
-
-
-def _require(request, permission: str):
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
+from .pages import is_htmx, page_number, require
 
 
 @login_required
 @require_GET
 def home(request):
     """One search box; an exact service-number hit opens the customer at once."""
-    _require(request, "servicedesk.view_customer")
+    require(request, "servicedesk.view_customer")
     query = request.GET.get("q", "")
     search = selectors.customer_search(user=request.user, query=query)
     page = None
     if search.by and not search.error:
-        page = Paginator(search.customers, 20).get_page(_page_number(request))
+        page = Paginator(search.customers, 20).get_page(page_number(request.GET))
         if search.by in ("service_number", "id_number") and page.paginator.count == 1:
             target = reverse("console:customer", args=[page.object_list[0].pk])
             if search.by == "service_number":
@@ -43,7 +34,7 @@ def home(request):
 
 
 def _customer_or_404(request, customer_id: int) -> Customer:
-    _require(request, "servicedesk.view_customer")
+    require(request, "servicedesk.view_customer")
     try:
         return selectors.customer_for_screen(user=request.user, customer_id=customer_id)
     except Customer.DoesNotExist as exc:
@@ -51,7 +42,7 @@ def _customer_or_404(request, customer_id: int) -> Customer:
 
 
 def _timeline_context(request, customer):
-    page = _page_number(request)
+    page = page_number(request.GET)
     entries, has_older = selectors.customer_timeline(customer=customer, user=request.user, page=page)
     return {"customer": customer, "entries": entries, "timeline_page": page, "has_older": has_older}
 
@@ -93,7 +84,7 @@ def customer_timeline(request, customer_id: int):
 def contact_create(request, customer_id: int):
     """HTMX posts here and swaps in the form and the fresh timeline; without HTMX it redirects."""
     customer = _customer_or_404(request, customer_id)
-    _require(request, "servicedesk.add_contact")
+    require(request, "servicedesk.add_contact")
     form = ContactForm(request.POST, customer=customer)
     saved = None
     if form.is_valid():
@@ -102,7 +93,7 @@ def contact_create(request, customer_id: int):
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, messages)
-    if not request.headers.get("HX-Request"):
+    if not is_htmx(request):
         if saved:
             return HttpResponseRedirect(reverse("console:customer", args=[customer.pk]))
         status = 400
@@ -114,7 +105,7 @@ def contact_create(request, customer_id: int):
     if saved:
         context["last_contacts"] = selectors.last_contacts(customer=customer)
     response = render(request, "servicedesk/_contact_recorded.html", context, status=status)
-    if status == 400 and request.headers.get("HX-Request"):
+    if status == 400 and is_htmx(request):
         # Let HTMX swap the form with its errors although the status says "bad request".
         response["HX-Reswap"] = "outerHTML"
         response.status_code = 422
@@ -124,13 +115,13 @@ def contact_create(request, customer_id: int):
 @login_required
 @require_GET
 def script_search(request):
-    _require(request, "servicedesk.view_script")
+    require(request, "servicedesk.view_script")
     kind = request.GET.get("kind", "")
     if kind not in Script.Kind.values:
         kind = ""
     scripts = selectors.script_search(query=request.GET.get("q", "")[:200], kind=kind, category=request.GET.get("category", "")[:50])
-    page = Paginator(scripts, 10).get_page(_page_number(request))
-    template = "servicedesk/_scripts.html" if request.headers.get("HX-Request") else "servicedesk/scripts.html"
+    page = Paginator(scripts, 10).get_page(page_number(request.GET))
+    template = "servicedesk/_scripts.html" if is_htmx(request) else "servicedesk/scripts.html"
     return render(request, template, {"page": page, "q": request.GET.get("q", ""), "kind": kind, "script_kinds": Script.Kind.choices})
 
 
@@ -139,7 +130,7 @@ def script_search(request):
 def notices(request):
     """The user's notices, newest first, unread ones marked."""
     mine = StaffNotice.objects.filter(recipient=request.user).order_by("-created_at", "-id")
-    page = Paginator(mine, 25).get_page(_page_number(request))
+    page = Paginator(mine, 25).get_page(page_number(request.GET))
     return render(request, "servicedesk/notices.html", {"page": page})
 
 

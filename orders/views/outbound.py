@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from servicedesk import notices as staff_notices
 from servicedesk.fsm import TransitionRefused
+from servicedesk.pages import page_number, require
 
 from .. import selectors, services
 from ..forms_outbound import (
@@ -30,14 +31,6 @@ PAGE_SIZE = 25
 ATTEMPTS_PAGE_SIZE = 10
 
 
-def _page_number(request, name: str = "page") -> int:
-    raw = request.GET.get(name, "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
-
-
-def _require(request, *permissions: str) -> None:
-    if not all(request.user.has_perm(p) for p in permissions):
-        raise PermissionDenied
 
 
 def _pager_extra(request, drop: str = "page") -> str:
@@ -62,14 +55,14 @@ def _with_numbers(user, opportunities):
 @require_GET
 def outbound(request):
     """Due and overdue callbacks first (oldest first), then the upcoming; with the user's unread notices."""
-    _require(request, "orders.change_opportunity")
+    require(request, "orders.change_opportunity")
     form = WorklistFilterForm(request.GET, products=selectors.opportunity_products(open_only=True))
     form.is_valid()  # a bad value is shown on the form and left out of the filter
     filters = form.cleaned_data
     callbacks = selectors.callbacks_due(
         user=request.user, include_future=True, intent=filters.get("intent", ""), assigned=filters.get("assigned", ""), product_id=filters.get("product"),
     )
-    page = Paginator(callbacks, PAGE_SIZE).get_page(_page_number(request))
+    page = Paginator(callbacks, PAGE_SIZE).get_page(page_number(request.GET))
     page.object_list = _with_numbers(request.user, page.object_list)
     notices, notice_count = staff_notices.staff_notices_unread(user=request.user)
     context = {
@@ -95,7 +88,7 @@ def notice_read(request, notice_id: int | None = None):
 # --- One opportunity ---------------------------------------------------------------
 
 def _opportunity_or_404(request, opportunity_id: int) -> Opportunity:
-    _require(request, "orders.view_opportunity")
+    require(request, "orders.view_opportunity")
     try:
         return selectors.opportunity_detail(user=request.user, opportunity_id=opportunity_id)
     except Opportunity.DoesNotExist as exc:
@@ -117,7 +110,7 @@ def _render_opportunity(request, opportunity: Opportunity, forms: dict | None = 
         forms.setdefault("lost_form", LostForm())
     if can_convert:
         forms.setdefault("convert_form", ConvertForm(opportunity=opportunity, user=user))
-    attempts = Paginator(selectors.opportunity_attempts(opportunity=opportunity), ATTEMPTS_PAGE_SIZE).get_page(_page_number(request, "attempts_page"))
+    attempts = Paginator(selectors.opportunity_attempts(opportunity=opportunity), ATTEMPTS_PAGE_SIZE).get_page(page_number(request.GET, "attempts_page"))
     context = {
         "opportunity": opportunity,
         "customer": opportunity.customer,
@@ -167,7 +160,7 @@ def _act(request, opportunity: Opportunity, form, form_name: str, action, succes
 @require_POST
 def opportunity_attempt(request, opportunity_id: int):
     opportunity = _opportunity_or_404(request, opportunity_id)
-    _require(request, "orders.change_opportunity")
+    require(request, "orders.change_opportunity")
 
     def record(form):
         services.opportunity_record_attempt(opportunity_id=opportunity.pk, by=request.user, **form.cleaned_data)
@@ -179,7 +172,7 @@ def opportunity_attempt(request, opportunity_id: int):
 @require_POST
 def opportunity_convert(request, opportunity_id: int):
     opportunity = _opportunity_or_404(request, opportunity_id)
-    _require(request, "orders.change_opportunity", "orders.add_order")
+    require(request, "orders.change_opportunity", "orders.add_order")
 
     def convert(form):
         order = services.opportunity_convert(opportunity_id=opportunity.pk, by=request.user, **form.order_kwargs())
@@ -193,7 +186,7 @@ def opportunity_convert(request, opportunity_id: int):
 @require_POST
 def opportunity_lost(request, opportunity_id: int):
     opportunity = _opportunity_or_404(request, opportunity_id)
-    _require(request, "orders.change_opportunity")
+    require(request, "orders.change_opportunity")
 
     def close(form):
         services.opportunity_close_lost(opportunity_id=opportunity.pk, by=request.user, reason=form.cleaned_data["reason"])
@@ -205,7 +198,7 @@ def opportunity_lost(request, opportunity_id: int):
 @require_http_methods(["GET", "POST"])
 def opportunity_edit(request, opportunity_id: int):
     opportunity = _opportunity_or_404(request, opportunity_id)
-    _require(request, "orders.change_opportunity")
+    require(request, "orders.change_opportunity")
     if opportunity.status != Opportunity.Status.OPEN:
         messages.error(request, _("This opportunity is already closed (%(outcome)s); nothing more can be done with it.") % {
             "outcome": opportunity.get_status_display()})
@@ -229,7 +222,7 @@ def opportunity_edit(request, opportunity_id: int):
 @require_http_methods(["GET", "POST"])
 def opportunity_delete(request, opportunity_id: int):
     opportunity = _opportunity_or_404(request, opportunity_id)
-    _require(request, "orders.delete_opportunity")
+    require(request, "orders.delete_opportunity")
     if request.method == "POST":
         try:
             services.opportunity_delete(opportunity_id=opportunity.pk, by=request.user)
@@ -244,7 +237,7 @@ def opportunity_delete(request, opportunity_id: int):
 # --- Search and export -------------------------------------------------------------
 
 def _search(request):
-    _require(request, "orders.view_opportunity")
+    require(request, "orders.view_opportunity")
     form = OpportunitySearchForm(request.GET, products=selectors.opportunity_products())
     form.is_valid()
     if "q" in form.errors:
@@ -257,7 +250,7 @@ def _search(request):
 @require_GET
 def opportunity_search(request):
     form, results = _search(request)
-    page = Paginator(results, PAGE_SIZE).get_page(_page_number(request))
+    page = Paginator(results, PAGE_SIZE).get_page(page_number(request.GET))
     page.object_list = _with_numbers(request.user, page.object_list)
     query = _pager_extra(request)
     context = {
@@ -327,7 +320,7 @@ def opportunity_export(request):
 @require_GET
 def opportunity_follow_up(request):
     """Open high-intent opportunities: the list for a dedicated follow-up campaign."""
-    _require(request, "orders.view_opportunity")
+    require(request, "orders.view_opportunity")
     user = request.user
     header = [_("Customer"), _("Service numbers"), _("Product"), _("Callback at"), _("Outbound agent"), _("Opportunity")]
 

@@ -4,7 +4,7 @@ import tempfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import render
@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from servicedesk.views import _page_number
+from servicedesk.pages import is_htmx, page_number, require
 
 from .. import pool_imports, selectors, services
 from ..forms_pool import NumberImportForm, PoolFilterForm, PoolNumberAddForm, PoolNumberEditForm
@@ -27,10 +27,6 @@ ERRORS_PAGE_SIZE = 50
 EXPORT_COLUMNS = ["number", "class", "fee", "note", "status", "order", "reserved_at", "sold_at", "activated_at"]
 EXPORT_FIELDS = ["number", "number_class", "price", "note", "status", "order_id", "reserved_at", "sold_at", "activated_at"]
 
-
-def _require(request, permission: str) -> None:
-    if not request.user.has_perm(permission):
-        raise PermissionDenied
 
 
 def _add_errors(form, exc: ValidationError) -> None:
@@ -46,10 +42,10 @@ def _add_errors(form, exc: ValidationError) -> None:
 @login_required
 @require_GET
 def pool_list(request):
-    _require(request, "orders.view_poolnumber")
+    require(request, "orders.view_poolnumber")
     filters = PoolFilterForm(request.GET)
     numbers = selectors.pool_numbers(**filters.filters())
-    page = Paginator(numbers, PAGE_SIZE).get_page(_page_number(request))
+    page = Paginator(numbers, PAGE_SIZE).get_page(page_number(request.GET))
     query = filters.query_string()
     return render(request, "orders/pool_list.html", {
         "filters": filters, "page": page, "query": query, "extra": query + "&",
@@ -61,7 +57,7 @@ def pool_list(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def pool_add(request):
-    _require(request, "orders.add_poolnumber")
+    require(request, "orders.add_poolnumber")
     form = PoolNumberAddForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -97,11 +93,11 @@ def _edit_page(request, pool_number, form, *, status=200, remove_error=""):
 @require_http_methods(["GET", "POST"])
 def pool_edit(request, pool_number_id: int):
     """The number with its order, delivery and activation; and, for who may, its class, fee, note and quarantine."""
-    _require(request, "orders.view_poolnumber")
+    require(request, "orders.view_poolnumber")
     pool_number = _pool_number_or_404(pool_number_id)
     if request.method == "GET":
         return _edit_page(request, pool_number, PoolNumberEditForm(pool_number=pool_number))
-    _require(request, "orders.change_poolnumber")
+    require(request, "orders.change_poolnumber")
     form = PoolNumberEditForm(request.POST, pool_number=pool_number)
     if form.is_valid():
         data = form.cleaned_data
@@ -123,7 +119,7 @@ def pool_edit(request, pool_number_id: int):
 @login_required
 @require_POST
 def pool_remove(request, pool_number_id: int):
-    _require(request, "orders.delete_poolnumber")
+    require(request, "orders.delete_poolnumber")
     pool_number = _pool_number_or_404(pool_number_id)
     try:
         services.pool_number_remove(pool_number_id=pool_number.pk)
@@ -162,7 +158,7 @@ class _Echo:
 @require_GET
 def pool_export(request):
     """The filtered list as CSV, streamed row by row, or as XLSX written to a temporary file: never all in memory."""
-    _require(request, "orders.view_poolnumber")
+    require(request, "orders.view_poolnumber")
     numbers = selectors.pool_numbers(**PoolFilterForm(request.GET).filters()).select_related(None)
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     if request.GET.get("format") == "xlsx":
@@ -204,7 +200,7 @@ def _import_or_404(import_id: int) -> NumberImport:
 @login_required
 @require_http_methods(["GET", "POST"])
 def pool_import(request):
-    _require(request, "orders.add_poolnumber")
+    require(request, "orders.add_poolnumber")
     form = NumberImportForm(*((request.POST, request.FILES) if request.method == "POST" else ()))
     status = 200
     if request.method == "POST":
@@ -216,7 +212,7 @@ def pool_import(request):
             else:
                 return HttpResponseRedirect(reverse("orders:pool_import_status", args=[started.pk]))
         status = 400
-    page = Paginator(selectors.number_imports(), IMPORTS_PAGE_SIZE).get_page(_page_number(request))
+    page = Paginator(selectors.number_imports(), IMPORTS_PAGE_SIZE).get_page(page_number(request.GET))
     return render(request, "orders/pool_import.html", {
         "form": form, "page": page, "max_mb": pool_imports.MAX_UPLOAD_BYTES // 1024 // 1024, "max_rows": pool_imports.MAX_ROWS,
     }, status=status)
@@ -226,9 +222,9 @@ def pool_import(request):
 @require_GET
 def pool_import_status(request, import_id: int):
     """Progress and refused rows; HTMX polls the progress part while the import runs."""
-    _require(request, "orders.add_poolnumber")
+    require(request, "orders.add_poolnumber")
     number_import = _import_or_404(import_id)
-    errors = Paginator(number_import.errors, ERRORS_PAGE_SIZE).get_page(_page_number(request))
+    errors = Paginator(number_import.errors, ERRORS_PAGE_SIZE).get_page(page_number(request.GET))
     running = number_import.status in (NumberImport.Status.QUEUED, NumberImport.Status.RUNNING)
     context = {
         "imp": number_import, "errors": errors, "running": running,
@@ -236,14 +232,14 @@ def pool_import_status(request, import_id: int):
         "errors_capped": number_import.error_count > len(number_import.errors),
         "max_errors": pool_imports.MAX_ERRORS_KEPT,
     }
-    template = "orders/pool_import_progress.html" if request.headers.get("HX-Request") else "orders/pool_import_status.html"
+    template = "orders/pool_import_progress.html" if is_htmx(request) else "orders/pool_import_status.html"
     return render(request, template, context)
 
 
 @login_required
 @require_POST
 def pool_import_restart(request, import_id: int):
-    _require(request, "orders.add_poolnumber")
+    require(request, "orders.add_poolnumber")
     number_import = _import_or_404(import_id)
     pool_imports.number_import_restart(import_id=number_import.pk, language=get_language())
     return HttpResponseRedirect(reverse("orders:pool_import_status", args=[number_import.pk]))
@@ -253,7 +249,7 @@ def pool_import_restart(request, import_id: int):
 @require_GET
 def pool_import_errors(request, import_id: int):
     """The refused rows as CSV (the first 1,000), to fix and upload again."""
-    _require(request, "orders.add_poolnumber")
+    require(request, "orders.add_poolnumber")
     number_import = _import_or_404(import_id)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="number-import-{number_import.pk}-errors.csv"'

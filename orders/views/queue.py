@@ -11,9 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from servicedesk.pages import page_number, require
+
 from .. import selectors, services
 from ..forms import QueueFilterForm
-from .sales import order_or_404, page_number, require_any, run_order_action
+from .sales import order_or_404, run_order_action
 
 ORDERS_PER_PAGE = 25
 
@@ -21,7 +23,7 @@ ORDERS_PER_PAGE = 25
 @login_required
 @require_GET
 def queue(request):
-    require_any(request, "orders.accept_order")
+    require(request, "orders.accept_order", any_of=True)
     form = QueueFilterForm(request.GET)
     filters = form.filters()
     page = Paginator(selectors.back_office_queue(**filters), ORDERS_PER_PAGE).get_page(page_number(request.GET))
@@ -35,7 +37,7 @@ def queue(request):
 @require_POST
 def claim_next(request):
     """Give the clerk the most urgent unclaimed order and open it."""
-    require_any(request, "orders.accept_order")
+    require(request, "orders.accept_order", any_of=True)
     order = services.order_claim_next(clerk=request.user)
     if order is None:
         messages.info(request, _("The queue is empty: nothing to claim."))
@@ -47,7 +49,7 @@ def claim_next(request):
 @require_POST
 def accept(request, order_id: int):
     order = order_or_404(request, order_id)
-    require_any(request, "orders.accept_order")
+    require(request, "orders.accept_order", any_of=True)
     return run_order_action(
         request, order, "accept", lambda: services.order_accept(order_id=order.pk, clerk=request.user),
         success=_("Order #%(id)s accepted: it goes to delivery next.") % {"id": order.pk}, next_url=reverse("orders:queue"),
@@ -58,7 +60,7 @@ def accept(request, order_id: int):
 @require_POST
 def reject(request, order_id: int):
     order = order_or_404(request, order_id)
-    require_any(request, "orders.accept_order")
+    require(request, "orders.accept_order", any_of=True)
     reason = request.POST.get("reason", "")[:500]
     return run_order_action(
         request, order, "reject", lambda: services.order_reject(order_id=order.pk, clerk=request.user, reason=reason),
@@ -72,7 +74,7 @@ def reject(request, order_id: int):
 @require_POST
 def release_claim(request, order_id: int):
     order = order_or_404(request, order_id)
-    require_any(request, "orders.accept_order")
+    require(request, "orders.accept_order", any_of=True)
     services.order_release_claim(order_id=order.pk, clerk=request.user)
     messages.info(request, _("Order #%(id)s is back in the queue for anyone to claim.") % {"id": order.pk})
     return HttpResponseRedirect(reverse("orders:queue"))

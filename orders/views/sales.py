@@ -17,6 +17,7 @@ from rest_framework.exceptions import PermissionDenied as TransitionPermissionDe
 from servicedesk.fsm import TransitionRefused
 from servicedesk.masking import mask_address
 from servicedesk.models import Customer
+from servicedesk.pages import is_htmx, page_number, require
 from servicedesk.selectors import customer_for_screen
 
 from .. import selectors, services
@@ -26,19 +27,7 @@ from ..models import Flow, NumberClass, NumberStatus, Order, OrderStatus, PoolNu
 NUMBERS_PER_PAGE = 10
 
 
-def require_any(request, *permissions: str) -> None:
-    """The user must hold at least one of the permissions."""
-    if not any(request.user.has_perm(p) for p in permissions):
-        raise PermissionDenied
 
-
-def page_number(params) -> int:
-    raw = params.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < len(raw) < 6 else 1
-
-
-def _is_htmx(request) -> bool:
-    return bool(request.headers.get("HX-Request"))
 
 
 def _local(moment) -> str:
@@ -48,7 +37,7 @@ def _local(moment) -> str:
 # --- selling ------------------------------------------------------------------------
 
 def _customer_or_404(request, customer_id: int) -> Customer:
-    require_any(request, "servicedesk.view_customer")
+    require(request, "servicedesk.view_customer", any_of=True)
     try:
         return customer_for_screen(user=request.user, customer_id=customer_id)
     except Customer.DoesNotExist as exc:
@@ -108,13 +97,13 @@ def _sale_message(sale: services.Sale) -> str:
 def sale(request, customer_id: int):
     """The sale form. Picking a product re-renders the form (HTMX) with the fields that product needs."""
     customer = _customer_or_404(request, customer_id)
-    require_any(request, "orders.add_order", "orders.add_opportunity")
+    require(request, "orders.add_order", "orders.add_opportunity", any_of=True)
     if request.method == "GET":
         initial = {name: request.GET[name] for name in SaleForm.base_fields if name in request.GET}
         if "service_number" not in initial and "number" in request.GET:
             initial["service_number"] = request.GET["number"]  # the line the customer called about
         form = SaleForm(customer=customer, agent=request.user, initial=initial)
-        template = "orders/sale_form.html" if _is_htmx(request) else "orders/sale_page.html"
+        template = "orders/sale_form.html" if is_htmx(request) else "orders/sale_page.html"
         return render(request, template, _sale_context(request, customer, form, request.GET))
 
     form = SaleForm(request.POST, customer=customer, agent=request.user)
@@ -132,7 +121,7 @@ def sale(request, customer_id: int):
                 form.add_error(None, str(exc) or _("You may not sell to this customer."))
     if sale is None:
         context = _sale_context(request, customer, form, request.POST)
-        if _is_htmx(request):
+        if is_htmx(request):
             return render(request, "orders/sale_form.html", context, status=422)
         return render(request, "orders/sale_page.html", context, status=400)
 
@@ -141,7 +130,7 @@ def sale(request, customer_id: int):
         target = reverse("orders:detail", args=[sale.order.pk])
     else:
         target = reverse("console:customer", args=[customer.pk])
-    if _is_htmx(request):
+    if is_htmx(request):
         response = HttpResponse()
         response["HX-Redirect"] = target
         return response
@@ -152,7 +141,7 @@ def sale(request, customer_id: int):
 @require_GET
 def sale_numbers(request):
     """The number picker's results (HTMX): available numbers by digits or tail, and class."""
-    require_any(request, "orders.add_order")
+    require(request, "orders.add_order", any_of=True)
     return render(request, "orders/sale_numbers.html", _numbers_context(request.GET))
 
 
@@ -160,7 +149,7 @@ def sale_numbers(request):
 
 def order_or_404(request, order_id: int) -> Order:
     """The order if the user may see it; an area manager's view stops at the areas they manage."""
-    require_any(request, "orders.view_order")
+    require(request, "orders.view_order", any_of=True)
     try:
         return selectors.order_detail(user=request.user, order_id=order_id)
     except Order.DoesNotExist as exc:
@@ -268,7 +257,7 @@ def detail(request, order_id: int):
 @require_POST
 def cancel(request, order_id: int):
     order = order_or_404(request, order_id)
-    require_any(request, "orders.cancel_order")
+    require(request, "orders.cancel_order", any_of=True)
     reason = request.POST.get("reason", "")[:500]
     return run_order_action(
         request, order, "cancel", lambda: services.order_cancel(order_id=order.pk, by=request.user, reason=reason),
@@ -280,7 +269,7 @@ def cancel(request, order_id: int):
 @require_POST
 def urgent_activation(request, order_id: int):
     order = order_or_404(request, order_id)
-    require_any(request, "orders.urgent_activate_order")
+    require(request, "orders.urgent_activate_order", any_of=True)
     reason = request.POST.get("reason", "")[:500]
     return run_order_action(
         request, order, "urgent_activate",

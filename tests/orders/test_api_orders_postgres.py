@@ -1,15 +1,14 @@
 """Concurrent order submissions through the API on PostgreSQL: one order per key, one order per number."""
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from orders.models import NumberStatus, Order, PoolNumber
 from servicedesk.roles import Role
+from tests.concurrency import run_concurrently
 from tests.factories import CustomerFactory, PoolNumberFactory, ProductFactory, UserFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -19,27 +18,14 @@ WORKERS = 8
 
 def fire(requests: list) -> list:
     """Send ``(token, body, key)`` requests all at once, each on its own connection; the responses in order."""
-    barrier = threading.Barrier(len(requests))
-    responses, errors = [None] * len(requests), []
 
-    def post(n, token, body, key):
-        try:
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-            barrier.wait(timeout=30)
-            responses[n] = client.post("/api/v1/orders/", body, format="json", headers={"Idempotency-Key": key})
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def post(n):
+        token, body, key = requests[n]
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        return client.post("/api/v1/orders/", body, format="json", headers={"Idempotency-Key": key})
 
-    threads = [threading.Thread(target=post, args=(n, *request)) for n, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
-    return responses
+    return run_concurrently(post, workers=len(requests))
 
 
 def sale(customer, product, number):

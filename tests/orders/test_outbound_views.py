@@ -64,7 +64,7 @@ def test_the_worklist_is_for_roles_that_work_callbacks(client_for, role, status)
     assert client_for(role).get(reverse("orders:outbound")).status_code == status
 
 
-def test_an_agent_may_view_the_opportunity_they_took_but_not_anothers(client_for, make_user):
+def test_an_agent_may_view_any_opportunity_of_a_customer_but_not_act_on_it(client_for, make_user):
     agent = make_user("agent")
     mine = OpportunityFactory(created_by=agent)
     SubscriptionFactory(customer=mine.customer, service_number="13812345678")
@@ -76,7 +76,10 @@ def test_an_agent_may_view_the_opportunity_they_took_but_not_anothers(client_for
     assert response.status_code == 200
     assert "138****5678" in body and "13812345678" not in body  # the agent does not call back: masked
     assert 'id="attempt-form"' not in body and 'id="convert-form"' not in body
-    assert client.get(reverse("orders:opportunity", args=[someone_elses.pk])).status_code == 404
+    # a colleague's booking of the same kind is visible too (the customer screen links to it)
+    assert client.get(reverse("orders:opportunity", args=[someone_elses.pk])).status_code == 200
+    response = client.post(reverse("orders:opportunity_attempt", args=[someone_elses.pk]), {"result": "reached"})
+    assert response.status_code == 403
 
 
 def test_an_area_manager_sees_only_their_areas_and_may_not_act(client_for, make_user):
@@ -474,9 +477,9 @@ def test_export_masks_numbers_and_defuses_formulas_for_other_roles(client_for, m
     agent = make_user("agent")
     opportunity = OpportunityFactory(created_by=agent, customer=CustomerFactory(name="=HYPERLINK(\"x\")"))
     SubscriptionFactory(customer=opportunity.customer, service_number="13812345678")
-    OpportunityFactory()  # someone else's: not the agent's to export
+    OpportunityFactory(customer=CustomerFactory(name="someone else"))
 
-    header, *rows = csv_rows(client_for(user=agent).get(reverse("orders:opportunity_export")))
+    header, *rows = csv_rows(client_for(user=agent).get(reverse("orders:opportunity_export"), {"q": "="}))
 
     assert len(rows) == 1
     assert rows[0][2] == "138****5678"
