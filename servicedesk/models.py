@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .masking import mask_address, mask_id_number, mask_phone
 from .phones import validate_service_number
@@ -370,3 +371,49 @@ class StaffNotice(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["recipient", "key"], name="staff_notice_once_per_key")]
         indexes = [models.Index(fields=["recipient", "read_at", "-created_at"], name="staff_notice_inbox_idx")]
+
+
+class SmsTemplate(models.Model):
+    """An editable SMS text per notice and language; ``{placeholders}`` are filled from the notice's context."""
+
+    code = models.CharField(_("code"), max_length=50)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
+    body = models.TextField(_("text"), max_length=600)
+    description = models.CharField(_("when it is sent"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
+        ordering = ["code", "language"]
+        constraints = [models.UniqueConstraint(fields=["code", "language"], name="smstemplate_one_per_language")]
+
+    def __str__(self):
+        return f"{self.code} ({self.language})"
+
+
+class SmsMessage(models.Model):
+    """Every SMS the platform sends (the built-in gateway keeps them; a real one gets them too)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", pgettext_lazy("sms status", "Queued")
+        SENT = "sent", pgettext_lazy("sms status", "Sent")
+        FAILED = "failed", pgettext_lazy("sms status", "Failed")
+
+    to_number = models.CharField(_("to"), max_length=12)
+    body = models.TextField(_("text"), max_length=1000)
+    template = models.CharField(_("template"), max_length=50, blank=True)
+    key = models.CharField(max_length=200, unique=True, help_text="The outbox key: one notice, one message.")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="sms_messages")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    gateway_reference = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("SMS message")
+        verbose_name_plural = _("SMS messages")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="sms_customer_idx"),
+            models.Index(fields=["to_number", "-created_at"], name="sms_number_idx"),
+        ]

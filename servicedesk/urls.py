@@ -25,6 +25,8 @@ console_patterns = [
 urlpatterns = [
     path("", include((console_patterns, "console"))),
     path("", include("orders.urls")),
+    path("", include("delivery.urls")),
+    path("", include("delivery.api_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -181,3 +181,87 @@ class CallbackAttemptFactory(factory.django.DjangoModelFactory):
     opportunity = factory.SubFactory(OpportunityFactory)
     result = CallbackAttempt.Result.NO_ANSWER
     by = factory.SubFactory(UserFactory)
+
+
+# --- delivery -----------------------------------------------------------------
+from delivery.models import (  # noqa: E402
+    Carrier, CarrierCredential, CarrierService, SerialUnit, Shipment, Sku, StockLevel, Warehouse,
+)
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    """A hall store (level 3) under a branch under the company store, unless told otherwise."""
+
+    class Meta:
+        model = Warehouse
+
+    code = factory.Sequence(lambda n: f"WH{n:03d}")
+    name = factory.Sequence(lambda n: f"Hall store {n}")
+    level = Warehouse.Level.HALL
+    parent = factory.LazyAttribute(
+        lambda o: None if o.level == Warehouse.Level.COMPANY
+        else WarehouseFactory(level=o.level - 1)
+    )
+
+
+class SkuFactory(factory.django.DjangoModelFactory):
+    """A serialised USIM by default; ``SkuFactory(counted=True)`` for top-up cards."""
+
+    class Meta:
+        model = Sku
+
+    code = factory.Sequence(lambda n: f"SKU{n:04d}")
+    name = factory.Sequence(lambda n: f"USIM {n}")
+    item_kind = ItemKind.SIM
+    item_model = factory.Sequence(lambda n: f"USIM model {n}")
+    tracking = Sku.Tracking.SERIALISED
+    unit_price = Decimal("0")
+
+    class Params:
+        counted = factory.Trait(item_kind=ItemKind.CARD, tracking=Sku.Tracking.COUNTED, name=factory.Sequence(lambda n: f"Top-up card {n}"))
+        handset = factory.Trait(item_kind=ItemKind.HANDSET, name=factory.Sequence(lambda n: f"Handset {n}"), unit_price=Decimal("2999.00"))
+
+
+class StockLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StockLevel
+
+    warehouse = factory.SubFactory(WarehouseFactory)
+    sku = factory.SubFactory(SkuFactory, counted=True)
+    on_hand = 10
+
+
+class SerialUnitFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SerialUnit
+
+    sku = factory.SubFactory(SkuFactory)
+    serial = factory.Sequence(lambda n: f"898600{n:014d}")
+    warehouse = factory.SubFactory(WarehouseFactory)
+
+
+class CarrierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Carrier
+        skip_postgeneration_save = True
+
+    code = factory.Sequence(lambda n: f"CAR{n:02d}")
+    name = factory.Sequence(lambda n: f"Express {n}")
+    kind = Carrier.Kind.EXPRESS
+    promised_hours = 48
+
+    @factory.post_generation
+    def serves(self, create, extracted, **kwargs):
+        """``CarrierFactory(serves=["sim", "handset"])``; every item kind by default."""
+        if create:
+            kinds = extracted if extracted is not None else [ItemKind.SIM, ItemKind.HANDSET, ItemKind.CARD]
+            CarrierService.objects.bulk_create([CarrierService(carrier=self, item_kind=k) for k in kinds])
+
+
+class CarrierCredentialFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CarrierCredential
+
+    carrier = factory.SubFactory(CarrierFactory)
+    key_id = factory.Sequence(lambda n: f"key-{n}")
+    secret = factory.Sequence(lambda n: f"secret-{n}-0123456789abcdef")

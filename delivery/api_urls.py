@@ -1,0 +1,2 @@
+"""The carrier tracking API (HMAC-signed) and the delivery REST endpoints."""
+urlpatterns = []

@@ -1,0 +1,1 @@
+"""Reads of the delivery app, by area."""

@@ -1,0 +1,6 @@
+"""Browser pages of the delivery app; each views module lists its own routes."""
+from .views import money, stock, support
+
+app_name = "delivery"
+
+urlpatterns = [*stock.urlpatterns, *support.urlpatterns, *money.urlpatterns]
