@@ -210,6 +210,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["created_by", "submitted_at"], name="order_agent_idx"),
             # The API's and reports' date-range filters.
             models.Index(fields=["submitted_at"], name="order_submitted_idx"),
+            models.Index(fields=["product", "submitted_at"], name="order_product_idx"),  # the demand report
             # The back-office queue: only submitted back-office orders, by urgency.
             models.Index(
                 fields=["-priority", "accept_by", "id"], name="order_queue_idx",
@@ -326,6 +327,7 @@ class Opportunity(models.Model):
             models.Index(fields=["status", "callback_at"], name="opportunity_due_idx"),
             models.Index(fields=["customer", "-created_at"], name="opportunity_customer_idx"),
             models.Index(fields=["intent", "status"], name="opportunity_intent_idx"),
+            models.Index(fields=["product", "created_at"], name="opportunity_product_idx"),  # the demand report
         ]
 
     def __str__(self):

@@ -225,6 +225,9 @@ def order_release_claim(*, order_id: int, clerk) -> None:
 
 @transaction.atomic
 def order_accept(*, order_id: int, clerk) -> Order:
+    # The role first: downstream checks reserve stock, which a clerk who may not accept must not touch.
+    if not clerk.has_perm("orders.accept_order"):
+        raise PermissionDenied(_("Your role may not do this."))
     order = _locked(order_id)
     _check_claim(order, clerk)
     if order.status == OrderStatus.SUBMITTED and not order.customer.id_number:

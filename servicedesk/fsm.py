@@ -49,10 +49,13 @@ def _role_may(method, user, instance) -> bool:
     return any(t.has_perm(instance, user) for t in method._django_fsm.transitions.values())
 
 
-def run_transition(instance, name: str, *, by, log_model, log_fk: str, reason: str = "", field: str = "status", args: dict | None = None):
+def run_transition(
+    instance, name: str, *, by, log_model, log_fk: str, reason: str = "", field: str = "status", args: dict | None = None, at=None,
+):
     """Apply transition ``name`` to a locked ``instance``, save it and record it.
 
-    The role is checked first: a role that may never do this gets 403, not a 409 about the state."""
+    The role is checked first: a role that may never do this gets 403, not a 409 about the state.
+    ``at`` dates the record when the step happened earlier than now (a carrier's event, say)."""
     method = getattr(instance, name)
     before = getattr(instance, field)
     if by is not None and not _role_may(method, by, instance):
@@ -60,13 +63,15 @@ def run_transition(instance, name: str, *, by, log_model, log_fk: str, reason: s
         raise PermissionDenied(_("Your role may not do this."))
     if name not in allowed_transitions(instance, field):
         raise TransitionRefused(
-            _("“%(action)s” is not possible while the record is “%(state)s”.") % {"action": name.replace("_", " "), "state": before},
+            _("“%(action)s” is not possible while the record is “%(state)s”.")
+            % {"action": name.replace("_", " "), "state": getattr(instance, f"get_{field}_display")()},
             allowed=allowed_targets(instance, field),
             current=before,
         )
     method(**(args or {}))
     instance.save()
     log_model.objects.create(
-        **{log_fk: instance}, from_state=before, to_state=getattr(instance, field), transition=name, by=by, reason=(reason or "")[:500]
+        **{log_fk: instance}, from_state=before, to_state=getattr(instance, field), transition=name, by=by, reason=(reason or "")[:500],
+        **({"at": at} if at is not None else {}),
     )
     return instance
