@@ -76,3 +76,6 @@ class OutboxAdmin(admin.ModelAdmin):
         for message in queryset.filter(status=OutboxMessage.Status.FAILED):
             outbox.outbox_retry(message_id=message.pk)
         self.message_user(request, _("Queued again."), messages.SUCCESS)
+
+
+from . import admin_sms  # noqa: E402,F401  (SMS templates and messages)

@@ -9,6 +9,7 @@ class ServicedeskConfig(AppConfig):
 
     def ready(self):
         from . import registry, selectors
+        from . import sms  # noqa: F401  (registers the "sms.send" outbox handler and the SMS timeline source)
         from .roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="servicedesk.sync_role_groups")

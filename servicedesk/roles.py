@@ -57,6 +57,10 @@ for _role in (Role.AGENT, Role.BACK_OFFICE, Role.DELIVERY_CLERK, Role.AREA_MANAG
     grant(_role, "servicedesk.view_full_address")
 grant(Role.ADMIN, "servicedesk.change_script", "servicedesk.add_script", "servicedesk.delete_script")
 grant(Role.MANAGER, "servicedesk.change_script", "servicedesk.add_script")
+# SMS are the core's: those who talk to customers read what was sent; admins edit the notice texts.
+for _role in (Role.AGENT, Role.DELIVERY_CLERK, Role.BACK_OFFICE, Role.MANAGER, Role.ADMIN):
+    grant(_role, "servicedesk.view_smsmessage")
+grant(Role.ADMIN, "servicedesk.change_smstemplate")
 
 
 def sync_role_groups(**kwargs) -> None:

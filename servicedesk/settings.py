@@ -202,3 +202,13 @@ BILLING_SIMULATED_FAILURE_RATE = env.float("BILLING_SIMULATED_FAILURE_RATE", def
 # --- Orders ------------------------------------------------------------------
 ORDER_CLAIM_MINUTES = env.int("ORDER_CLAIM_MINUTES", default=15)
 CELERY_BEAT_SCHEDULE["opportunities-mark-overdue"] = {"task": "orders.tasks.opportunities_mark_overdue", "schedule": timedelta(minutes=1)}
+
+# --- SMS gateway (servicedesk.sms) -------------------------------------------
+SMS_GATEWAY = env("SMS_GATEWAY", default="builtin")  # "builtin" (stores only), "http" or a dotted class path
+SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", default="")
+SMS_GATEWAY_TOKEN = env("SMS_GATEWAY_TOKEN", default="")
+SMS_GATEWAY_TIMEOUT_SECONDS = env.float("SMS_GATEWAY_TIMEOUT_SECONDS", default=10.0)
+SMS_DEFAULT_LANGUAGE = env("SMS_DEFAULT_LANGUAGE", default="zh-hans")  # and the fallback when a template lacks a language
+SMS_HOTLINE = env("SMS_HOTLINE", default="10010")  # the support line notices tell customers to call
+
+CELERY_BEAT_SCHEDULE["delivery-daily-reports-compile"] = {"task": "delivery.tasks.daily_reports_compile", "schedule": timedelta(minutes=15)}

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include((console_patterns, "console"))),
     path("", include("orders.urls")),
     path("", include("delivery.urls")),
+    path("", include(("servicedesk.views_sms", "sms"))),
     path("", include("delivery.api_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
