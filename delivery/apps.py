@@ -24,10 +24,7 @@ class DeliveryConfig(AppConfig):
         grant(Role.MANAGER, "delivery.view_dailyreport")
         grant(Role.ADMIN, "delivery.move_shipment", "delivery.support_shipment", "delivery.change_shipment", "delivery.add_transfer",
               "delivery.change_transfer", "delivery.add_stockmovement", "delivery.view_dailyreport", "delivery.prepare_dailyreport",
-              "delivery.check_dailyreport", "delivery.approve_dailyreport", "delivery.change_carrier", "delivery.add_carrier",
-              "servicedesk.view_smsmessage", "servicedesk.change_smstemplate")
-        for role in (Role.AGENT, Role.DELIVERY_CLERK, Role.BACK_OFFICE, Role.MANAGER):
-            grant(role, "servicedesk.view_smsmessage")
+              "delivery.check_dailyreport", "delivery.approve_dailyreport", "delivery.change_carrier", "delivery.add_carrier")
 
         # Each part of the app registers its hooks (orders' acceptance/release, customer-screen
         # panels and timeline, SMS notices) from its services module.

@@ -357,6 +357,7 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["order", "-created_at"], name="shipment_order_idx"),
             models.Index(fields=["warehouse", "delivered_at"], name="shipment_hall_day_idx"),
             models.Index(fields=["carrier", "status"], name="shipment_carrier_idx"),
+            models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),  # the support desk's lookup
         ]
         constraints = [
             models.UniqueConstraint(fields=["carrier", "tracking_number"], condition=~Q(tracking_number=""), name="shipment_tracking_unique"),
@@ -479,7 +480,10 @@ class DailyReport(ConcurrentTransitionMixin, models.Model):
             ("approve_dailyreport", _("Can approve the daily business report")),
         ]
         constraints = [models.UniqueConstraint(fields=["hall", "day"], name="dailyreport_one_per_hall_day")]
-        indexes = [models.Index(fields=["status", "day"], name="dailyreport_status_idx")]
+        indexes = [
+            models.Index(fields=["status", "day"], name="dailyreport_status_idx"),
+            models.Index(fields=["-day", "hall"], name="dailyreport_day_idx"),
+        ]
 
     @property
     def collected_total(self) -> Decimal:

@@ -511,7 +511,8 @@ def reset_customers(log: Log = print) -> None:
     """
     own = {Customer, Subscription, Contact, ContactLink}
     with transaction.atomic():
-        for module in app_demo_modules():
+        # Downstream apps first: their rows point at the upstream ones (delivery at orders).
+        for module in reversed(app_demo_modules()):
             module.reset(log=log)
         for model in (Contact, Subscription, Customer):
             for rel in model._meta.related_objects:
