@@ -12,6 +12,12 @@
 - ``POST /orders/{id}/cancel/`` with a reason: 409 naming the allowed next states when
   the order can no longer be cancelled; needs ``orders.cancel_order``.
 - ``GET /orders/{id}/history/``: the recorded transitions, oldest first.
+- The back-office queue (``orders.accept_order``): ``GET /orders/queue/`` lists submitted
+  back-office orders in queue order (breached first, then VIP, then oldest; filters
+  ``vip_tier``, ``category``, ``breached``); ``POST /orders/claim-next/`` claims the most
+  urgent unclaimed one for the caller (204 when the queue is empty; never the same order
+  to two clerks); ``POST /orders/{id}/accept/`` and ``POST /orders/{id}/reject/`` (with a
+  reason) answer 409 when the order is not in a state for it or another clerk holds it.
 """
 import django_filters
 from django import forms
@@ -31,6 +37,7 @@ from . import selectors, services
 from .models import Flow, Order, OrderStatus
 from .serializers import (
     DeferredSaleSerializer, OrderCancelSerializer, OrderCreateSerializer, OrderSerializer, OrderTransitionSerializer,
+    QueueFilterSerializer,
 )
 
 IDEMPOTENCY_HEADER = OpenApiParameter(
@@ -41,12 +48,20 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 
 class OrderPermissions(RoleModelPermissions):
-    """Model permissions by role; cancelling needs ``orders.cancel_order`` rather than ``add_order``."""
+    """Model permissions by role; cancelling needs ``orders.cancel_order`` and the queue's
+    actions ``orders.accept_order`` rather than ``add_order``."""
+
+    ACTION_PERMISSIONS = {
+        "cancel": "orders.cancel_order",
+        "queue": "orders.accept_order", "claim_next": "orders.accept_order",
+        "accept": "orders.accept_order", "reject": "orders.accept_order",
+    }
 
     def has_permission(self, request, view):
-        if getattr(view, "action", None) == "cancel":
+        needed = self.ACTION_PERMISSIONS.get(getattr(view, "action", None))
+        if needed:
             user = request.user
-            return bool(user and user.is_authenticated and user.has_perm("orders.view_order") and user.has_perm("orders.cancel_order"))
+            return bool(user and user.is_authenticated and user.has_perm("orders.view_order") and user.has_perm(needed))
         return super().has_permission(request, view)
 
 
@@ -151,6 +166,62 @@ class OrderViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         data = OrderCancelSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.order_cancel(order_id=order.pk, by=request.user, reason=data.validated_data["reason"])
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="The back-office queue: submitted back-office orders, most urgent first",
+        parameters=[
+            OpenApiParameter("vip_tier", OpenApiTypes.STR, description="diamond, gold, silver or ordinary"),
+            OpenApiParameter("category", OpenApiTypes.STR, description="A product category code."),
+            OpenApiParameter("breached", OpenApiTypes.BOOL, description="Only orders past their acceptance time limit."),
+        ],
+        responses=OrderSerializer(many=True),
+    )
+    @action(detail=False, methods=["get"], filter_backends=[])
+    def queue(self, request):
+        serializer = QueueFilterSerializer(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        orders = selectors.back_office_queue(**serializer.validated_data).filter(pk__in=self.get_queryset().values("pk"))
+        page = self.paginate_queryset(orders)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Claim the most urgent unclaimed order of the queue",
+        description="The claim lasts ORDER_CLAIM_MINUTES; asking again returns the order already claimed.",
+        request=None,
+        responses={200: OrderSerializer, 204: OpenApiResponse(description="The queue is empty.")},
+    )
+    @action(detail=False, methods=["post"], url_path="claim-next", filter_backends=[])
+    def claim_next(self, request):
+        order = services.order_claim_next(clerk=request.user)
+        if order is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        return Response(self.get_serializer(order).data)
+
+    @extend_schema(
+        summary="Accept a back-office order (identity and stock are checked, the item reserved)",
+        request=None,
+        responses={200: OrderSerializer, 400: OpenApiResponse(description="A check failed (identity, stock), named in detail."),
+                   409: OpenApiResponse(description="Not in a state to accept, or another clerk holds it.")},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def accept(self, request, pk=None):
+        order = self.get_object()
+        services.order_accept(order_id=order.pk, clerk=request.user)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Reject a back-office order with a reason (its number goes back to the pool)",
+        request=OrderCancelSerializer,
+        responses={200: OrderSerializer, 400: OpenApiResponse(description="The reason is missing."),
+                   409: OpenApiResponse(description="Not in a state to reject, or another clerk holds it.")},
+    )
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def reject(self, request, pk=None):
+        order = self.get_object()
+        data = OrderCancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.order_reject(order_id=order.pk, clerk=request.user, reason=data.validated_data["reason"])
         return Response(self.get_serializer(self.get_object()).data)
 
     @extend_schema(summary="The order's history: every transition, oldest first", responses=OrderTransitionSerializer(many=True))

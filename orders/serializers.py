@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from servicedesk.masking import mask_address
-from servicedesk.models import Channel, Customer
+from servicedesk.models import Channel, Customer, VipTier
 from servicedesk.phones import normalize_service_number
 from servicedesk.selectors import customers_visible_to
 
@@ -134,3 +134,14 @@ class DeferredSaleSerializer(serializers.ModelSerializer):
         model = Opportunity
         fields = ["opportunity", "customer", "product", "callback_at", "intent", "status", "created_at"]
         read_only_fields = fields
+
+
+class QueueFilterSerializer(serializers.Serializer):
+    """The back-office queue's filters (unknown values are a 400 naming the field)."""
+
+    vip_tier = serializers.ChoiceField(choices=VipTier.choices, required=False)
+    category = serializers.SlugField(max_length=30, required=False)
+    breached = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs):
+        return {"vip_tier": attrs.get("vip_tier", ""), "category": attrs.get("category", ""), "breached_only": attrs.get("breached", False)}
