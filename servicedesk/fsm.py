@@ -63,8 +63,8 @@ def run_transition(
         raise PermissionDenied(_("Your role may not do this."))
     if name not in allowed_transitions(instance, field):
         raise TransitionRefused(
-            _("“%(action)s” is not possible while the record is “%(state)s”.")
-            % {"action": name.replace("_", " "), "state": getattr(instance, f"get_{field}_display")()},
+            # No step name in the message: it is a code word, and would show in English in a Chinese UI.
+            _("This step is not possible while the record is “%(state)s”.") % {"state": getattr(instance, f"get_{field}_display")()},
             allowed=allowed_targets(instance, field),
             current=before,
         )

@@ -121,7 +121,7 @@ def _run(request, shipment: Shipment, action: str, form, call, *, success: str) 
     try:
         call(form.cleaned_data)
     except TransitionRefused as exc:
-        labels = dict(ShipmentStatus.choices) | dict(OrderStatus.choices)
+        labels = dict(OrderStatus.choices) | dict(ShipmentStatus.choices)  # the shipment's own words win
         return again(409, {"message": str(exc.detail), "allowed": [labels.get(s, s) for s in exc.allowed]})
     except ConcurrentTransition:
         return again(409, {"message": _("Someone else changed this shipment at the same time; check it and try again."), "allowed": []})
