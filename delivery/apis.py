@@ -24,6 +24,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -34,6 +35,7 @@ from servicedesk.phones import normalize_service_number
 from . import carrier_auth, selectors
 from .models import PaymentMethod, Shipment, ShipmentStatus, ShipmentTransition, TrackingEvent
 from .services import shipments as services
+from .services import support
 
 MAX_BATCH = 100
 
@@ -287,6 +289,38 @@ def _shipment_filters(params) -> dict:
     return found
 
 
+class SupportActionPermission(BasePermission):
+    """The support actions are POSTs through services that check each action's role themselves;
+    here the caller must be able to see shipments at all."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("delivery.view_shipment"))
+
+
+class AppointmentSerializer(serializers.Serializer):
+    appointment_date = serializers.DateField()
+    appointment_slot = serializers.ChoiceField(choices=Order.Slot.choices, required=False, allow_blank=True)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True)
+
+    def validate(self, attrs):
+        attrs["reason"] = attrs.get("reason", "").strip()
+        if self.context.get("required", True) and not attrs["reason"]:
+            raise serializers.ValidationError({"reason": [_("Say why.")]})
+        return attrs
+
+
+SUPPORT_ERRORS = {
+    400: OpenApiResponse(description="Invalid fields, named in detail."),
+    403: OpenApiResponse(description="The role may not work the delivery support desk."),
+    404: OpenApiResponse(description="No such shipment, or not visible to the caller."),
+    409: OpenApiResponse(description="Not possible in the shipment's state; the message says why."),
+}
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="Find shipments, newest first",
@@ -304,6 +338,13 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = ShipmentSerializer
     queryset = Shipment.objects.none()  # for permissions and the schema; get_queryset scopes by role
     filter_backends = []
+    SUPPORT_ACTIONS = {"appointment", "urgent_activation", "cancel", "refusal"}
+
+    def get_permissions(self):
+        if self.action in self.SUPPORT_ACTIONS:
+            # Reading the shipment is checked as for GET; the support services check the role for each action.
+            return [SupportActionPermission()]
+        return super().get_permissions()
 
     def get_queryset(self):
         if self.action == "list":
@@ -315,6 +356,51 @@ class ShipmentViewSet(viewsets.ReadOnlyModelViewSet):
     def history(self, request, pk=None):
         page = self.paginate_queryset(selectors.shipment_history(shipment=self.get_object()))
         return self.get_paginated_response(ShipmentStepSerializer(page, many=True).data)
+
+    # --- The support desk's actions (the same services as the browser desk) ---------------------
+
+    def _act(self, request, run):
+        shipment = self.get_object()  # 404 unless the caller may see it
+        run(shipment.pk)
+        return Response(ShipmentSerializer(selectors.shipment_search(user=request.user).get(pk=shipment.pk), context={"request": request}).data)
+
+    @extend_schema(
+        summary="Change the delivery appointment (also moves the order's and sends the customer an SMS)",
+        request=AppointmentSerializer, responses={200: ShipmentSerializer, **SUPPORT_ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def appointment(self, request, pk=None):
+        data = AppointmentSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, lambda shipment_id: support.shipment_change_appointment(
+            shipment_id=shipment_id, date=data.validated_data["appointment_date"], slot=data.validated_data.get("appointment_slot", ""),
+            by=request.user))
+
+    @extend_schema(summary="Request urgent activation of the order's line before delivery", request=ReasonSerializer,
+                   responses={200: ShipmentSerializer, **SUPPORT_ERRORS})
+    @action(detail=True, methods=["post"], url_path="urgent-activation")
+    def urgent_activation(self, request, pk=None):
+        data = ReasonSerializer(data=request.data, context={"required": False})
+        data.is_valid(raise_exception=True)
+        return self._act(request, lambda shipment_id: support.shipment_request_urgent_activation(
+            shipment_id=shipment_id, by=request.user, reason=data.validated_data.get("reason", "")))
+
+    @extend_schema(summary="Cancel before hand-over (the order is cancelled, stock and number released)", request=ReasonSerializer,
+                   responses={200: ShipmentSerializer, **SUPPORT_ERRORS})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, lambda shipment_id: support.shipment_cancel(shipment_id=shipment_id, reason=data.validated_data["reason"], by=request.user))
+
+    @extend_schema(summary="Record that the customer refused it (back to stock, the order cancelled)", request=ReasonSerializer,
+                   responses={200: ShipmentSerializer, **SUPPORT_ERRORS})
+    @action(detail=True, methods=["post"])
+    def refusal(self, request, pk=None):
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._act(request, lambda shipment_id: support.shipment_record_refusal(
+            shipment_id=shipment_id, reason=data.validated_data["reason"], by=request.user))
 
     @extend_schema(summary="What the carrier reported, in order of occurrence", responses=ShipmentTrackingEventSerializer(many=True))
     @action(detail=True, methods=["get"], serializer_class=ShipmentTrackingEventSerializer)
