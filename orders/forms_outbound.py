@@ -4,7 +4,6 @@ The forms parse input; every rule (a callback in the future, a reason to close, 
 is checked by the services in orders/services.py, whose errors the views put back on these forms.
 """
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -178,12 +177,3 @@ class ConvertForm(forms.Form):
         data = dict(self.cleaned_data)
         data.pop("address_on_file", None)
         return {name: value for name, value in data.items() if value not in (None, "")}
-
-
-def put_errors_on(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ValidationError onto the form: named fields where the form has them, the rest on top."""
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, exc.messages)

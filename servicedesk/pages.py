@@ -17,3 +17,12 @@ def page_number(params, name: str = "page") -> int:
 
 def is_htmx(request) -> bool:
     return bool(request.headers.get("HX-Request"))
+
+
+def put_errors_on(form, exc) -> None:
+    """A service's ValidationError onto the form: named fields where the form has them, the rest on top."""
+    if hasattr(exc, "error_dict"):
+        for field, messages in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, exc.messages)

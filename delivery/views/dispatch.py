@@ -25,7 +25,7 @@ from orders.models import Order, OrderStatus
 from orders.selectors import orders_visible_to
 from servicedesk.api.errors import Conflict
 from servicedesk.masking import mask_address, mask_phone
-from servicedesk.pages import page_number, require
+from servicedesk.pages import page_number, put_errors_on, require
 from servicedesk.sms import may_see_full_numbers
 
 from .. import selectors_dispatch as selectors
@@ -206,13 +206,6 @@ def shipment(request, shipment_id: int):
     return render_shipment(request, _shipment_or_404(request, shipment_id))
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
 
 def _run(request, shipment: Shipment, step: str, form: forms.Form, call: Callable[[dict], object], *, success: str) -> HttpResponse:
     """Validate the form and call one service; a refusal or bad input re-renders the page saying why."""
@@ -228,7 +221,7 @@ def _run(request, shipment: Shipment, step: str, form: forms.Form, call: Callabl
     except Conflict as exc:
         return again(409, _refusal(exc))
     except ValidationError as exc:
-        _add_errors(form, exc)
+        put_errors_on(form, exc)
         return again(422)
     except PermissionDenied as exc:
         return again(403, {"message": str(exc) or _("Your role may not do this."), "allowed": []})

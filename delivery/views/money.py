@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_fsm import ConcurrentTransition
 
 from servicedesk.fsm import TransitionRefused
-from servicedesk.pages import page_number, require
+from servicedesk.pages import page_number, put_errors_on, require
 
 from .. import selectors
 from ..forms_money import (
@@ -59,13 +59,6 @@ def report_list(request):
     return _list_page(request)
 
 
-def _field_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, field_messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, exc.messages)
-
 
 @login_required
 @require_POST
@@ -78,7 +71,7 @@ def report_compile(request):
         try:
             report = money.daily_report_compile(hall_id=hall_id, day=day, by=request.user)
         except ValidationError as exc:
-            _field_errors(form, exc)
+            put_errors_on(form, exc)
         except money.ReportLocked as exc:
             # Past the draft it is not recompiled: open it as it is, saying why.
             messages.info(request, str(exc.detail))
@@ -186,7 +179,7 @@ def _run(request, report: DailyReport, action: str, form, call: Callable[[], obj
         return render_report(request, _report_or_404(request, report.pk), status=409,
                              refused=_("Someone else changed this report at the same time; check it and try again."))
     except ValidationError as exc:
-        _field_errors(form, exc)
+        put_errors_on(form, exc)
         return render_report(request, _report_or_404(request, report.pk), status=422, forms={action: form})
     except PermissionDenied as exc:
         return render_report(request, _report_or_404(request, report.pk), status=403, refused=str(exc) or _("Your role may not do this."))

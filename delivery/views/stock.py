@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_fsm import ConcurrentTransition
 
 from servicedesk.fsm import TransitionRefused
-from servicedesk.pages import page_number, require
+from servicedesk.pages import page_number, put_errors_on, require
 
 from .. import selectors
 from ..forms_stock import (
@@ -33,13 +33,6 @@ TRANSFERS_PER_PAGE = 25
 UNITS_PER_PAGE = 50
 DEMAND_PER_PAGE = 50
 
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _extra(query: str) -> str:
@@ -80,7 +73,7 @@ def receive(request):
                     quantity=data["quantity"], serials=data["serials"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                put_errors_on(form, exc)
             else:
                 messages.success(request, _("Booked in: %(item)s at %(store)s now %(on_hand)s on hand.") % {
                     "item": data["sku"].name, "store": data["warehouse"].name, "on_hand": level.on_hand})
@@ -187,7 +180,7 @@ def transfer_request(request):
                     to_warehouse=form.cleaned_data["to_warehouse"], lines=transfer_lines(lines), by=request.user, note=form.cleaned_data["note"],
                 )
             except ValidationError as exc:
-                _add_errors(form, exc)
+                put_errors_on(form, exc)
             else:
                 messages.success(request, _("Transfer #%(id)s asked of %(store)s.") % {"id": created.pk, "store": created.from_warehouse.name})
                 return HttpResponseRedirect(reverse("delivery:transfer", args=[created.pk]))

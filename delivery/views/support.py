@@ -20,7 +20,7 @@ from rest_framework.exceptions import PermissionDenied as TransitionPermissionDe
 from orders.models import Order, OrderStatus
 from servicedesk.fsm import TransitionRefused
 from servicedesk.masking import mask_address, mask_phone
-from servicedesk.pages import page_number, require
+from servicedesk.pages import page_number, put_errors_on, require
 from servicedesk.sms import may_see_full_numbers
 
 from .. import selectors_support as selectors
@@ -103,13 +103,6 @@ def shipment(request, shipment_id: int):
     return render_shipment(request, _shipment_or_404(request, shipment_id))
 
 
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.message_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
 
 def _run(request, shipment: Shipment, action: str, form, call, *, success: str) -> HttpResponse:
     """Validate the form, call one service; a refusal or bad input re-renders the page saying why."""
@@ -126,7 +119,7 @@ def _run(request, shipment: Shipment, action: str, form, call, *, success: str) 
     except ConcurrentTransition:
         return again(409, {"message": _("Someone else changed this shipment at the same time; check it and try again."), "allowed": []})
     except ValidationError as exc:
-        _add_errors(form, exc)
+        put_errors_on(form, exc)
         return again(422)
     except (PermissionDenied, TransitionPermissionDenied) as exc:
         message = str(exc.detail) if isinstance(exc, TransitionPermissionDenied) else (str(exc) or _("Your role may not do this."))

@@ -19,11 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from servicedesk import notices as staff_notices
 from servicedesk.fsm import TransitionRefused
-from servicedesk.pages import page_number, require
+from servicedesk.pages import page_number, put_errors_on, require
 
 from .. import selectors, services
 from ..forms_outbound import (
-    AttemptForm, ConvertForm, LostForm, OpportunityEditForm, OpportunitySearchForm, WorklistFilterForm, put_errors_on,
+    AttemptForm, ConvertForm, LostForm, OpportunityEditForm, OpportunitySearchForm, WorklistFilterForm,
 )
 from ..models import Opportunity
 

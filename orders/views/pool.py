@@ -14,7 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from servicedesk.pages import is_htmx, page_number, require
+from servicedesk.pages import is_htmx, page_number, put_errors_on, require
 
 from .. import pool_imports, selectors, services
 from ..forms_pool import NumberImportForm, PoolFilterForm, PoolNumberAddForm, PoolNumberEditForm
@@ -28,13 +28,6 @@ EXPORT_COLUMNS = ["number", "class", "fee", "note", "status", "order", "reserved
 EXPORT_FIELDS = ["number", "number_class", "price", "note", "status", "order_id", "reserved_at", "sold_at", "activated_at"]
 
 
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 # --- the list, adding, editing, removing ---------------------------------------
@@ -65,7 +58,7 @@ def pool_add(request):
             try:
                 added = services.pool_number_add(**form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                put_errors_on(form, exc)
             else:
                 messages.success(request, _("Number %(number)s added as %(class)s, fee %(fee)s.") % {
                     "number": added.number, "class": added.get_number_class_display(), "fee": added.price})
@@ -109,7 +102,7 @@ def pool_edit(request, pool_number_id: int):
         except PoolNumber.DoesNotExist as exc:
             raise Http404(_("No such number in the pool.")) from exc
         except ValidationError as exc:
-            _add_errors(form, exc)
+            put_errors_on(form, exc)
         else:
             messages.success(request, _("Number %(number)s saved.") % {"number": pool_number.number})
             return HttpResponseRedirect(reverse("orders:pool_edit", args=[pool_number.pk]))

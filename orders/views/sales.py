@@ -17,7 +17,7 @@ from rest_framework.exceptions import PermissionDenied as TransitionPermissionDe
 from servicedesk.fsm import TransitionRefused
 from servicedesk.masking import mask_address
 from servicedesk.models import Customer
-from servicedesk.pages import is_htmx, page_number, require
+from servicedesk.pages import is_htmx, page_number, put_errors_on, require
 from servicedesk.selectors import customer_for_screen
 
 from .. import selectors, services
@@ -71,13 +71,6 @@ def _sale_context(request, customer: Customer, form: SaleForm, params) -> dict:
     return context
 
 
-def _add_service_errors(form: SaleForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, field_messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, field_messages)
-    else:
-        form.add_error(None, exc.messages)
-
 
 def _sale_message(sale: services.Sale) -> str:
     if sale.opportunity is not None:
@@ -116,7 +109,7 @@ def sale(request, customer_id: int):
             try:
                 sale = services.sale_submit(agent=request.user, customer=customer, **form.sale_arguments())
             except ValidationError as exc:
-                _add_service_errors(form, exc)
+                put_errors_on(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc) or _("You may not sell to this customer."))
     if sale is None:
