@@ -13,7 +13,8 @@ _DATE = {"widget": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")}
 
 
 def _hall_choices(blank_label) -> list:
-    return [("", blank_label), *[(h.pk, h.name if h.active else f"{h.name} ({_('inactive')})") for h in selectors.daily_report_halls()]]
+    inactive = _("inactive")  # outside the f-string, where makemessages can find it
+    return [("", blank_label), *[(h.pk, h.name if h.active else f"{h.name} ({inactive})") for h in selectors.daily_report_halls()]]
 
 
 class ReportFilterForm(forms.Form):
