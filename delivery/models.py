@@ -150,8 +150,8 @@ class Transfer(ConcurrentTransitionMixin, models.Model):
         RECEIVED = "received", pgettext_lazy("transfer status", "Received")
         REJECTED = "rejected", pgettext_lazy("transfer status", "Rejected")
 
-    from_warehouse = models.ForeignKey(Warehouse, verbose_name=_("from"), on_delete=models.PROTECT, related_name="transfers_out")
-    to_warehouse = models.ForeignKey(Warehouse, verbose_name=_("to"), on_delete=models.PROTECT, related_name="transfers_in")
+    from_warehouse = models.ForeignKey(Warehouse, verbose_name=pgettext_lazy("store", "from"), on_delete=models.PROTECT, related_name="transfers_out")
+    to_warehouse = models.ForeignKey(Warehouse, verbose_name=pgettext_lazy("store", "to"), on_delete=models.PROTECT, related_name="transfers_in")
     status = FSMField(_("status"), default=Status.REQUESTED, choices=Status.choices, protected=True)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(_("requested"), default=timezone.now)

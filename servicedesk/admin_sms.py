@@ -5,6 +5,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .masking import mask_phone
 from .models import SmsMessage, SmsTemplate
@@ -56,7 +57,7 @@ class SmsMessageAdmin(admin.ModelAdmin):
     readonly_fields = tuple(f.name for f in SmsMessage._meta.fields)
     show_full_result_count = False
 
-    @admin.display(description=_("to"))
+    @admin.display(description=pgettext_lazy("sms recipient", "to"))
     def masked_number(self, message):
         return mask_phone(message.to_number)
 

@@ -399,7 +399,7 @@ class SmsMessage(models.Model):
         SENT = "sent", pgettext_lazy("sms status", "Sent")
         FAILED = "failed", pgettext_lazy("sms status", "Failed")
 
-    to_number = models.CharField(_("to"), max_length=12)
+    to_number = models.CharField(pgettext_lazy("sms recipient", "to"), max_length=12)
     body = models.TextField(_("text"), max_length=1000)
     template = models.CharField(_("template"), max_length=50, blank=True)
     key = models.CharField(max_length=200, unique=True, help_text="The outbox key: one notice, one message.")

@@ -253,7 +253,7 @@ def report_send_back(request, report_id: int):
 # --- export --------------------------------------------------------------------------------
 
 def _export_columns() -> list[str]:
-    return [_("Shipment"), _("Order"), _("Tracking number"), _("Carrier"), _("Delivered"), _("Paid by"), _("POS reference"),
+    return [_("Shipment"), _("Order"), _("Tracking number"), _("Carrier"), pgettext("time", "Delivered"), _("Paid by"), _("POS reference"),
             _("To collect (CNY)"), _("Collected (CNY)")]
 
 
