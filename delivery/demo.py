@@ -19,6 +19,7 @@ from servicedesk.models import User
 from . import demo_stock
 from .models import (
     Carrier, CarrierCredential, CarrierService, DailyReport, DailyReportTransition, Shipment, ShipmentTransition, TrackingEvent,
+    Warehouse,
 )
 from .notice_templates import notice_templates_load
 from .services import shipments
@@ -65,12 +66,17 @@ def _seed_work(log) -> None:
         shipments.shipment_hand_to_carrier(shipment_id=shipment.pk, by=clerk)
         shipments.shipment_go_out_for_delivery(shipment_id=shipment.pk, by=clerk)
         made.append(shipment)
-    delivered = made[1]
+    delivered = max(made, key=lambda shipment: shipment.amount_due)  # the handset: money for the daily report
     shipments.shipment_deliver(
         shipment_id=delivered.pk, by=clerk, signed_by="本人", id_checked=True,
         amount_collected=Shipment.objects.get(pk=delivered.pk).amount_due or Decimal("0"), payment_method="cash",
     )
-    log("Delivery: 2 queue orders accepted; 1 shipment out for delivery, 1 delivered (cash).")
+    # Today's report of each hall, so the reconciliation has a day to work on before beat's first run.
+    from .services import money
+
+    for hall in Warehouse.objects.filter(level=Warehouse.Level.HALL, active=True):
+        money.daily_report_compile(hall_id=hall.pk, day=timezone.localdate())
+    log("Delivery: 2 queue orders accepted; 1 shipment out for delivery, 1 delivered (cash); today's daily reports compiled.")
 
 
 @transaction.atomic

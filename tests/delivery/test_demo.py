@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from orders import selectors, services
 from orders.models import Flow, NumberClass, NumberStatus, Opportunity, Order, PoolNumber, Product, ProductCategory
-from delivery.models import Shipment, StockLevel
+from delivery.models import DailyReport, Shipment, StockLevel
 from servicedesk.models import SmsMessage, Team, User
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,9 @@ def test_the_demo_has_a_catalogue_in_every_flow_and_work_for_back_office_and_out
     assert shipments == {"out_for_delivery", "delivered"}
     assert SmsMessage.objects.filter(template="delivery.before_delivery").exists()
     assert StockLevel.objects.filter(warehouse__level=3, on_hand__gt=0).exists()
+    # today's reports are there to reconcile; the hall that delivered shows its cash
+    reports = DailyReport.objects.filter(day=timezone.localdate())
+    assert reports.count() == 2 and sum(r.deliveries_count for r in reports) == 1 and sum(r.collected_cash for r in reports) > 0
     assert PoolNumber.objects.filter(number_class=NumberClass.LUCKY).exists()
     outbound_team = Team.objects.get(members__username="outbound2")
     assert outbound_team.lead.username == "outbound1"
@@ -53,4 +56,7 @@ def test_seeding_again_adds_nothing_and_reset_frees_the_pool():
     assert shipments == {"out_for_delivery", "delivered"}
     assert SmsMessage.objects.filter(template="delivery.before_delivery").exists()
     assert StockLevel.objects.filter(warehouse__level=3, on_hand__gt=0).exists()
+    # today's reports are there to reconcile; the hall that delivered shows its cash
+    reports = DailyReport.objects.filter(day=timezone.localdate())
+    assert reports.count() == 2 and sum(r.deliveries_count for r in reports) == 1 and sum(r.collected_cash for r in reports) > 0
     assert PoolNumber.objects.count() == counts[1]
