@@ -265,3 +265,31 @@ class CarrierCredentialFactory(factory.django.DjangoModelFactory):
     carrier = factory.SubFactory(CarrierFactory)
     key_id = factory.Sequence(lambda n: f"key-{n}")
     secret = factory.Sequence(lambda n: f"secret-{n}-0123456789abcdef")
+
+
+# --- complaints ---------------------------------------------------------------
+from complaints.models import ComplaintCategory, WarningLevel  # noqa: E402
+
+
+class ComplaintCategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ComplaintCategory
+
+    code = factory.Sequence(lambda n: f"CC{n:03d}")
+    name = factory.Sequence(lambda n: f"Complaint kind {n}")
+    department = factory.SubFactory(DepartmentFactory)
+    time_limit_hours = 48
+    template = "When did it start? Which number? Where?"
+
+
+class WarningLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WarningLevel
+        django_get_or_create = ("level",)
+
+    level = 1
+    name = factory.LazyAttribute(lambda o: f"Level {o.level}")
+    threshold = 50
+    window_minutes = 10
+    wait_minutes = 30
+    notify_department_head = factory.LazyAttribute(lambda o: o.level == 1)

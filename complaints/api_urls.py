@@ -1,0 +1,2 @@
+"""The complaints REST API and the TMF621 Trouble Ticket resource."""
+urlpatterns = []

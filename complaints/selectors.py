@@ -1,0 +1,1 @@
+"""Reads of the complaints app, by area."""

@@ -1,0 +1,1 @@
+"""Browser pages of the complaints app, one module per area of work."""
