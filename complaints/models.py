@@ -14,7 +14,14 @@ from django.utils.translation import pgettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from servicedesk.fsm import TransitionRecord
-from servicedesk.models import Channel, Contact, Customer, Department, ServiceArea, VipTier
+from servicedesk.models import (
+    Channel,
+    Contact,
+    Customer,
+    Department,
+    ServiceArea,
+    VipTier,
+)
 
 
 class Severity(models.TextChoices):

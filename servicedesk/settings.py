@@ -212,3 +212,7 @@ SMS_DEFAULT_LANGUAGE = env("SMS_DEFAULT_LANGUAGE", default="zh-hans")  # and the
 SMS_HOTLINE = env("SMS_HOTLINE", default="10010")  # the support line notices tell customers to call
 
 CELERY_BEAT_SCHEDULE["delivery-daily-reports-compile"] = {"task": "delivery.tasks.daily_reports_compile", "schedule": timedelta(minutes=15)}
+CELERY_BEAT_SCHEDULE["complaints-early-warning-scan"] = {
+    "task": "complaints.tasks_warning.early_warning_scan", "schedule": timedelta(minutes=1), "options": {"expires": 55},
+}
+CELERY_BEAT_SCHEDULE["complaints-work-orders-flag-breaches"] = {"task": "complaints.tasks.work_orders_flag_breaches", "schedule": timedelta(minutes=1)}
