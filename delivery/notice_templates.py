@@ -6,9 +6,8 @@ never overwrites an edited text unless asked to). ``seed_demo`` and the tests
 call it; ``shipment_notice`` calls it too when a notice finds no template, so
 a fresh database still sends its notices.
 """
-from django.db import transaction
 
-from servicedesk.models import SmsTemplate
+from servicedesk.sms import sms_templates_load
 
 BEFORE_DELIVERY = "delivery.before_delivery"
 FAILED = "delivery.failed"
@@ -103,18 +102,6 @@ FILLERS = {
 }
 
 
-@transaction.atomic
 def notice_templates_load(*, overwrite: bool = False) -> int:
-    """Write the default texts; an existing (possibly edited) text stays unless ``overwrite``. Returns how many were written."""
-    written = 0
-    for code, (description, bodies) in DEFAULT_TEMPLATES.items():
-        for language, body in bodies.items():
-            if overwrite:
-                SmsTemplate.objects.update_or_create(code=code, language=language, defaults={"body": body, "description": description})
-                written += 1
-            else:
-                _template, created = SmsTemplate.objects.get_or_create(
-                    code=code, language=language, defaults={"body": body, "description": description}
-                )
-                written += created
-    return written
+    """Write the default texts; an existing (possibly edited) text stays unless ``overwrite``."""
+    return sms_templates_load(DEFAULT_TEMPLATES, overwrite=overwrite)

@@ -259,3 +259,18 @@ def sms_timeline_entries(customer: Customer, user, limit: int) -> list[TimelineE
 
 
 registry.register_timeline_source(sms_timeline_entries)
+
+
+@transaction.atomic
+def sms_templates_load(defaults: dict, *, overwrite: bool = False) -> int:
+    """Write an app's default texts ``{code: (description, {language: body})}``; an existing
+    (possibly edited) text stays unless ``overwrite``. Returns how many were written."""
+    written = 0
+    for code, (description, bodies) in defaults.items():
+        for language, body in bodies.items():
+            if overwrite:
+                SmsTemplate.objects.update_or_create(code=code, language=language, defaults={"body": body, "description": description})
+                written += 1
+            else:
+                written += SmsTemplate.objects.get_or_create(code=code, language=language, defaults={"body": body, "description": description})[1]
+    return written

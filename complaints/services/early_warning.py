@@ -26,9 +26,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import override
 
 from servicedesk.fsm import TransitionRefused
-from servicedesk.models import SmsTemplate
 from servicedesk.notices import staff_notice
-from servicedesk.sms import SmsTemplateMissing, register_template_placeholders, sms_send
+from servicedesk.sms import SmsTemplateMissing, register_template_placeholders, sms_send, sms_templates_load
 
 from ..models import Alert, AlertNotice, Complaint, ComplaintCategory, WarningLevel
 
@@ -63,18 +62,9 @@ ALL_AREAS = {"zh-hans": "全部区域", "en": "all areas"}
 LIVE = (Alert.Status.OPEN, Alert.Status.ACKNOWLEDGED)
 
 
-@transaction.atomic
 def alert_templates_load(*, overwrite: bool = False) -> int:
-    """Write the default SMS texts; an existing (possibly edited) text stays unless ``overwrite``."""
-    written = 0
-    for code, (description, bodies) in DEFAULT_TEMPLATES.items():
-        for language, body in bodies.items():
-            if overwrite:
-                SmsTemplate.objects.update_or_create(code=code, language=language, defaults={"body": body, "description": description})
-                written += 1
-            else:
-                written += SmsTemplate.objects.get_or_create(code=code, language=language, defaults={"body": body, "description": description})[1]
-    return written
+    """Write the default texts; an existing (possibly edited) text stays unless ``overwrite``."""
+    return sms_templates_load(DEFAULT_TEMPLATES, overwrite=overwrite)
 
 
 # --- The scan ---------------------------------------------------------------------------------
