@@ -29,7 +29,7 @@ from servicedesk.api.idempotency import idempotent
 from servicedesk.api.permissions import RoleModelPermissions
 from servicedesk.models import Subscription
 from servicedesk.phones import normalize_service_number
-from servicedesk.selectors import customers_visible_to
+from servicedesk.selectors import restrict_to_visible_customers
 
 from .models import (
     Complaint,
@@ -56,12 +56,7 @@ IDEMPOTENCY_HEADER = OpenApiParameter(
 
 def complaints_for_api(*, user) -> QuerySet[Complaint]:
     """What the caller may see, with what a row renders, in a fixed number of queries."""
-    complaints = Complaint.objects.select_related("customer", "category", "department", "first_ask_owner")
-    customers = customers_visible_to(user)
-    # An unrestricted role sees every customer: no "customer IN (all customers)" subquery for them.
-    if customers.query.is_empty() or customers.query.has_filters():
-        complaints = complaints.filter(customer__in=customers)
-    return complaints
+    return restrict_to_visible_customers(Complaint.objects.select_related("customer", "category", "department", "first_ask_owner"), user)
 
 
 class ComplaintPermissions(RoleModelPermissions):

@@ -220,7 +220,7 @@ from django.utils.translation import gettext as _gettext  # noqa: E402
 from django.utils.translation import pgettext as _pgettext  # noqa: E402
 
 from orders import models as _orders  # noqa: E402
-from orders.selectors import orders_visible_to as _orders_visible_to  # noqa: E402
+from servicedesk.selectors import restrict_to_visible_customers as _restrict_to_visible_customers  # noqa: E402
 from orders.selectors import orders_with_service_number as _orders_with_service_number  # noqa: E402
 from servicedesk.registry import Panel as _Panel  # noqa: E402
 from servicedesk.registry import TimelineEntry as _TimelineEntry  # noqa: E402
@@ -255,10 +255,7 @@ def shipments_visible_to(user) -> _db.QuerySet[_dm.Shipment]:
     """Every shipment for the roles that see every order; an area manager's areas' for them."""
     if not user.is_authenticated or not user.has_perm("delivery.view_shipment"):
         return _dm.Shipment.objects.none()
-    orders = _orders_visible_to(user)
-    if orders.query.where:
-        return _dm.Shipment.objects.filter(order__in=orders)
-    return _dm.Shipment.objects.all()
+    return _restrict_to_visible_customers(_dm.Shipment.objects.all(), user, customer_field="order__customer")
 
 
 def shipment_search(

@@ -7,17 +7,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from servicedesk.registry import Panel, TimelineEntry
-from servicedesk.selectors import customers_visible_to
+from servicedesk.selectors import restrict_to_visible_customers
 
 from .models import OPEN_ORDER_STATES, Flow, NumberImport, NumberStatus, Opportunity, Order, OrderStatus, OrderTransition, PoolNumber, Product
 from .services import queue_ordering
 
 
 def orders_visible_to(user) -> QuerySet[Order]:
-    customers = customers_visible_to(user)
-    if customers.query.is_empty() or customers.query.where:
-        return Order.objects.filter(customer__in=customers)
-    return Order.objects.all()  # an unrestricted role: no semi-join on every order query
+    return restrict_to_visible_customers(Order.objects.all(), user)
 
 
 def open_orders_panel(customer, user) -> Panel:
@@ -172,12 +169,7 @@ def opportunities_visible_to(user) -> QuerySet[Opportunity]:
     callbacks whoever booked them. Acting on them is the outbound team's (change_opportunity)."""
     if not user.is_authenticated or not user.has_perm("orders.view_opportunity"):
         return Opportunity.objects.none()
-    opportunities = Opportunity.objects.all()
-    customers = customers_visible_to(user)
-    # An unrestricted role sees every customer: no "customer IN (all customers)" subquery for them.
-    if customers.query.has_filters():
-        opportunities = opportunities.filter(customer__in=customers)
-    return opportunities
+    return restrict_to_visible_customers(Opportunity.objects.all(), user)
 
 
 def _opportunity_rows(opportunities: QuerySet[Opportunity]) -> QuerySet[Opportunity]:

@@ -28,6 +28,17 @@ def customers_visible_to(user) -> QuerySet[Customer]:
     return customers.none()
 
 
+def restrict_to_visible_customers(queryset: QuerySet, user, *, customer_field: str = "customer") -> QuerySet:
+    """``queryset`` narrowed to rows of customers the user may see (area managers: their areas).
+
+    For a role that sees every customer it is returned as it is: no "customer IN (all
+    customers)" semi-join on every list and count."""
+    customers = customers_visible_to(user)
+    if customers.query.is_empty() or customers.query.has_filters():
+        return queryset.filter(**{f"{customer_field}__in": customers})
+    return queryset
+
+
 def subscriptions_visible_to(user) -> QuerySet[Subscription]:
     return Subscription.objects.filter(customer__in=customers_visible_to(user))
 

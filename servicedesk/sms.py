@@ -35,7 +35,7 @@ from .masking import mask_phone, scrub
 from .models import Customer, OutboxMessage, SmsMessage, SmsTemplate
 from .outbox import TransientDeliveryError, outbox_enqueue, outbox_handler
 from .registry import TimelineEntry
-from .selectors import customers_visible_to
+from .selectors import restrict_to_visible_customers
 
 SMS_SEND = "sms.send"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -217,11 +217,7 @@ def sms_for_display(message: SmsMessage, user) -> dict:
 def sms_messages_visible_to(user) -> QuerySet[SmsMessage]:
     if not user.is_authenticated or not user.has_perm("servicedesk.view_smsmessage"):
         return SmsMessage.objects.none()
-    messages = SmsMessage.objects.all()
-    customers = customers_visible_to(user)
-    if customers.query.is_empty() or customers.query.has_filters():
-        messages = messages.filter(customer__in=customers)
-    return messages
+    return restrict_to_visible_customers(SmsMessage.objects.all(), user)
 
 
 def sms_messages(*, user, to_number: str = "", customer_id: int | None = None) -> QuerySet[SmsMessage]:
