@@ -26,7 +26,7 @@ filters, each answered from an indexed column (or narrowing one):
   ``creationDate.gt`` / ``.gte`` / ``.lt`` / ``.lte`` (ISO date or date-time; ``complaint_received_idx``).
 
 An unknown attribute in ``fields`` or an unknown filter is a 400. Every error has the TMF
-``Error`` body of ``orders.tmf622`` (``code``, ``reason``, ``message``, ``status``,
+``Error`` body of ``servicedesk.api.tmf`` (``code``, ``reason``, ``message``, ``status``,
 ``referenceError``, ``@type: Error``); a refused status change names the allowed next
 statuses in ``message``.
 
@@ -71,6 +71,7 @@ PATCH (``TroubleTicket_Update``, merge-patch of first-level attributes):
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -83,24 +84,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.response import Response
 
-from orders.tmf622 import (
-    FIELDS_PARAMETER,
-    ID_PARAMETER,
-    IDEMPOTENCY_PARAMETER,
-    TMF_ERROR,
-    TmfView,
-    _check_filters,
-    _compact,
-    _dt,
-    _fields,
-    _list_response,
-    _moment,
-    _select,
-    _url,
-    _window,
-    tmf_error_body,
-)
-from servicedesk.api.errors import exception_handler as core_exception_handler
+from servicedesk.api import tmf
 from servicedesk.api.idempotency import idempotent
 from servicedesk.api.permissions import RoleModelPermissions
 from servicedesk.fsm import TransitionRefused, allowed_targets
@@ -151,34 +135,12 @@ FIELD_PATHS = {"customer": "relatedParty", "category": "ticketType", "service_nu
 
 # --- Errors --------------------------------------------------------------------------
 
-def _statuses_text(states) -> str:
-    names = sorted({TMF_STATUS.get(s, s) for s in states})
-    return ", ".join(names) if names else _("none")
+TMF_ERRORS = tmf.TmfErrors(
+    field_paths=FIELD_PATHS, state_names=TMF_STATUS,
+    conflict=gettext_lazy("The trouble ticket is %(status)s; allowed next statuses: %(allowed)s."),
+)
 
 
-def tmf621_exception_handler(exc, context):
-    response = core_exception_handler(exc, context)
-    if response is None:
-        return None
-    core = response.data
-    detail = core.get("detail") or {}
-    if response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(detail, dict):
-        core = {**core, "detail": {FIELD_PATHS.get(k, k): v for k, v in detail.items()}}
-    conflict = isinstance(detail, dict) and "current" in detail
-    body = tmf_error_body(response.status_code, {**core, "detail": {}} if conflict else core, context["request"])
-    if conflict:
-        body["message"] = _("The trouble ticket is %(status)s; allowed next statuses: %(allowed)s.") % {
-            "status": TMF_STATUS.get(detail["current"], detail["current"]), "allowed": _statuses_text(detail.get("allowed", [])),
-        }
-    response.data = body
-    return response
-
-
-def _as_tmf(response: Response, request) -> Response:
-    data = response.data
-    if response.status_code >= 400 and isinstance(data, dict) and set(data) == {"code", "message", "detail"}:
-        response.data = tmf_error_body(response.status_code, data, request)
-    return response
 
 
 # --- Rendering --------------------------------------------------------------------------
@@ -205,8 +167,8 @@ def _status_history(transitions) -> list[dict]:
         if mapped is None or mapped == last:
             continue
         last = mapped
-        history.append(_compact({
-            "status": mapped, "statusChangeDate": _dt(record.at), "statusChangeReason": record.reason or record.transition,
+        history.append(tmf.compact({
+            "status": mapped, "statusChangeDate": tmf.dt(record.at), "statusChangeReason": record.reason or record.transition,
             "@type": "StatusChange",
         }))
     return history
@@ -221,9 +183,9 @@ def trouble_ticket_body(complaint: Complaint, *, request) -> dict:
     last_change = history[-1] if history else {}
     moments = [t.at for t in transitions] + [n.at for n in notes]
     number = complaint.service_number if whole else mask_phone(complaint.service_number)
-    return _compact({
+    return tmf.compact({
         "id": str(complaint.pk),
-        "href": _url(request, "tmf621-trouble-ticket-detail", complaint.pk),
+        "href": tmf.url(request, "tmf621-trouble-ticket-detail", complaint.pk),
         "name": complaint.category.name,
         "description": complaint.description if whole else scrub(complaint.description),
         "severity": complaint.severity,
@@ -231,26 +193,26 @@ def trouble_ticket_body(complaint: Complaint, *, request) -> dict:
         "status": TMF_STATUS[complaint.status],
         "statusChangeDate": last_change.get("statusChangeDate"),
         "statusChangeReason": last_change.get("statusChangeReason"),
-        "creationDate": _dt(complaint.received_at),
-        "expectedResolutionDate": _dt(complaint.due_at),
-        "resolutionDate": _dt(complaint.resolved_at),
-        "lastUpdate": _dt(max(moments)) if moments else _dt(complaint.received_at),
+        "creationDate": tmf.dt(complaint.received_at),
+        "expectedResolutionDate": tmf.dt(complaint.due_at),
+        "resolutionDate": tmf.dt(complaint.resolved_at),
+        "lastUpdate": tmf.dt(max(moments)) if moments else tmf.dt(complaint.received_at),
         # The reference is the submitting client's: shown to them only.
         "externalId": complaint.external_id if complaint.external_id and complaint.created_by_id == request.user.pk else None,
         "channel": {"id": complaint.channel, "name": str(complaint.get_channel_display()), "@type": "ChannelRef"},
-        "relatedParty": [_compact({
+        "relatedParty": [tmf.compact({
             "id": str(complaint.customer_id),
-            "href": _url(request, "customer-detail", complaint.customer_id),
+            "href": tmf.url(request, "customer-detail", complaint.customer_id),
             "name": complaint.customer.name,
             "role": "Customer",
             "@referredType": "Individual",
             "@type": "RelatedParty",
         })],
         "relatedEntity": [{"id": number, "role": "serviceNumber", "@referredType": "Subscription", "@type": "RelatedEntity"}] if number else [],
-        "note": [_compact({
+        "note": [tmf.compact({
             "id": str(note.pk),
             "author": note.by.username if note.by_id else None,
-            "date": _dt(note.at),
+            "date": tmf.dt(note.at),
             "text": note.text if whole else scrub(note.text),
             "@type": "Note",
         }) for note in notes],
@@ -377,7 +339,7 @@ def _tickets_for(request):
 
 
 def _filtered_tickets(request):
-    _check_filters(request, TICKET_FILTERS)
+    tmf.check_filters(request, TICKET_FILTERS)
     params = request.query_params
     complaints = _tickets_for(request)
     if "status" in params:
@@ -397,7 +359,7 @@ def _filtered_tickets(request):
         complaints = complaints.filter(customer_id=int(raw))
     for name, lookup in DATE_LOOKUPS.items():
         if name in params:
-            complaints = complaints.filter(**{f"received_at__{lookup}": _moment(name, params[name])})
+            complaints = complaints.filter(**{f"received_at__{lookup}": tmf.moment(name, params[name])})
     return complaints
 
 
@@ -443,7 +405,7 @@ TROUBLE_TICKET = inline_serializer("TroubleTicket", fields={
     }, many=True, required=False),
     "@type": serializers.CharField(help_text="TroubleTicket"),
 })
-ERRORS = {code: TMF_ERROR for code in (400, 401, 403, 404, 409)}
+ERRORS = {code: tmf.TMF_ERROR for code in (400, 401, 403, 404, 409)}
 TAGS = ["TMF621 troubleTicket"]
 
 
@@ -454,12 +416,10 @@ class TicketPermissions(RoleModelPermissions):
     perms_map = {**RoleModelPermissions.perms_map, "PATCH": ["%(app_label)s.view_%(model_name)s"]}
 
 
-class TmfTicketView(TmfView):
+class TmfTicketView(tmf.TmfView):
+    errors = TMF_ERRORS
     permission_classes = [TicketPermissions]
     queryset = Complaint.objects.none()  # names the model whose permissions apply
-
-    def get_exception_handler(self):
-        return tmf621_exception_handler
 
 
 class TroubleTicketList(TmfTicketView):
@@ -483,19 +443,19 @@ class TroubleTicketList(TmfTicketView):
         responses={200: TROUBLE_TICKET.__class__(many=True), **ERRORS},
     )
     def get(self, request):
-        fields = _fields(request, TROUBLE_TICKET_ATTRIBUTES)
-        offset, limit = _window(request)
+        fields = tmf.fields(request, TROUBLE_TICKET_ATTRIBUTES)
+        offset, limit = tmf.window(request)
         complaints = _filtered_tickets(request)
         total = complaints.count()
         page = list(complaints[offset : offset + limit]) if limit else []
-        return _list_response([_select(trouble_ticket_body(c, request=request), fields) for c in page], total)
+        return tmf.list_response([tmf.select(trouble_ticket_body(c, request=request), fields) for c in page], total)
 
     @extend_schema(
         operation_id="createTroubleTicket", summary="Creates a TroubleTicket", tags=TAGS,
-        request=TroubleTicketCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER], responses={201: TROUBLE_TICKET, **ERRORS, 422: TMF_ERROR},
+        request=TroubleTicketCreateSerializer, parameters=[tmf.IDEMPOTENCY_PARAMETER], responses={201: TROUBLE_TICKET, **ERRORS, 422: tmf.TMF_ERROR},
     )
     def post(self, request):
-        return _as_tmf(idempotent("tmf621.troubleTicket.create", request, lambda: self._create(request)), request)
+        return TMF_ERRORS.as_tmf(idempotent("tmf621.troubleTicket.create", request, lambda: self._create(request)), request)
 
     def _create(self, request):
         data = TroubleTicketCreateSerializer(data=request.data, context={"request": request})
@@ -513,15 +473,15 @@ class TroubleTicketDetail(TmfTicketView):
 
     @extend_schema(
         operation_id="retrieveTroubleTicket", summary="Retrieves a TroubleTicket by ID", tags=TAGS,
-        parameters=[ID_PARAMETER, FIELDS_PARAMETER], responses={200: TROUBLE_TICKET, **ERRORS},
+        parameters=[tmf.ID_PARAMETER, tmf.FIELDS_PARAMETER], responses={200: TROUBLE_TICKET, **ERRORS},
     )
     def get(self, request, id):
-        fields = _fields(request, TROUBLE_TICKET_ATTRIBUTES)
-        return Response(_select(trouble_ticket_body(_visible_ticket(request, id), request=request), fields))
+        fields = tmf.fields(request, TROUBLE_TICKET_ATTRIBUTES)
+        return Response(tmf.select(trouble_ticket_body(_visible_ticket(request, id), request=request), fields))
 
     @extend_schema(
         operation_id="patchTroubleTicket", summary="Updates partially a TroubleTicket", tags=TAGS,
-        parameters=[ID_PARAMETER], request=TroubleTicketUpdateSerializer, responses={200: TROUBLE_TICKET, **ERRORS},
+        parameters=[tmf.ID_PARAMETER], request=TroubleTicketUpdateSerializer, responses={200: TROUBLE_TICKET, **ERRORS},
     )
     def patch(self, request, id):
         complaint = _visible_ticket(request, id)

@@ -85,24 +85,26 @@ transition log: its ``id`` is that record's id, its ``state`` is ``done``. A ref
 cancellation is a 409 and leaves no record. ``requestedCancellationDate`` in the
 future is a 400 (cancellation is immediate).
 """
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
-from rest_framework.exceptions import MethodNotAllowed, NotFound
+from rest_framework.exceptions import NotFound
 from rest_framework.exceptions import ValidationError as ApiValidationError
-from rest_framework.parsers import JSONParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from servicedesk.api.errors import exception_handler as core_exception_handler
+from servicedesk.api import tmf
 from servicedesk.api.idempotency import idempotent
 from servicedesk.api.permissions import RoleModelPermissions
 from servicedesk.masking import mask_address
@@ -159,97 +161,20 @@ CANCEL_PRODUCT_ORDER_ATTRIBUTES = frozenset({
     "id", "href", "cancellationReason", "effectiveCancellationDate", "requestedCancellationDate", "productOrder",
     "state", "@baseType", "@schemaLocation", "@type",
 })
-ALWAYS = ("id", "href", "@type")
-DEFAULT_LIMIT, MAX_LIMIT = 25, 200
 CURRENCY = "CNY"
 
 
 # --- Errors --------------------------------------------------------------------------
 
-def _flatten(detail, path: str = ""):
-    """(JSON path, message) pairs of a nested DRF error detail."""
-    if isinstance(detail, dict):
-        for key, value in detail.items():
-            if isinstance(key, int):  # DRF keys a list's errors by the item's index
-                yield from _flatten(value, f"{path}[{key}]")
-                continue
-            key = FIELD_PATHS.get(key, key) if not path else key
-            sub = path if key == "non_field_errors" else (f"{path}.{key}" if path else key)
-            yield from _flatten(value, sub)
-    elif isinstance(detail, list):
-        if all(isinstance(item, str) for item in detail):
-            for message in detail:
-                yield path, str(message)
-        else:
-            for index, item in enumerate(detail):
-                yield from _flatten(item, f"{path}[{index}]")
-    else:
-        yield path, str(detail)
-
-
-def _states_text(statuses) -> str:
-    names = sorted({TMF_STATE.get(s, s) for s in statuses})
-    return ", ".join(names) if names else _("none")
-
-
-def tmf_error_body(http_status: int, core: dict, request) -> dict:
-    """The TMF ``Error`` for one of our ``{code, message, detail}`` error bodies."""
-    detail = core.get("detail") or {}
-    message = core.get("message", "")
-    if isinstance(detail, dict) and "current" in detail:
-        message = _("The product order is %(state)s; allowed next states: %(allowed)s.") % {
-            "state": TMF_STATE.get(detail["current"], detail["current"]), "allowed": _states_text(detail.get("allowed", [])),
-        }
-    elif detail and http_status == status.HTTP_400_BAD_REQUEST:
-        message = "; ".join(f"{path}: {text}" if path else text for path, text in _flatten(detail))
-    try:
-        reference = request.build_absolute_uri(reverse("api-docs"))
-    except NoReverseMatch:
-        reference = None
-    body = {
-        "code": str(core.get("code", "error")),
-        "reason": core.get("message", ""),
-        "message": message,
-        "status": str(http_status),
-        "referenceError": reference,
-        "@type": "Error",
-    }
-    return {k: v for k, v in body.items() if v is not None}
-
-
-def tmf_exception_handler(exc, context):
-    response = core_exception_handler(exc, context)
-    if response is not None:
-        response.data = tmf_error_body(response.status_code, response.data, context["request"])
-    return response
-
-
-def _as_tmf(response: Response, request) -> Response:
-    """Error answers made outside the view's exception handling (the idempotency layer) in the TMF shape."""
-    data = response.data
-    if response.status_code >= 400 and isinstance(data, dict) and set(data) == {"code", "message", "detail"}:
-        response.data = tmf_error_body(response.status_code, data, request)
-    return response
+TMF_ERRORS = tmf.TmfErrors(
+    field_paths=FIELD_PATHS, state_names=TMF_STATE,
+    conflict=gettext_lazy("The product order is %(state)s; allowed next states: %(allowed)s."),
+)
 
 
 # --- Rendering --------------------------------------------------------------------------
 
-_datetime_field = serializers.DateTimeField()
 
-
-def _dt(value):
-    return _datetime_field.to_representation(value) if value else None
-
-
-def _url(request, name: str, *args) -> str | None:
-    try:
-        return request.build_absolute_uri(reverse(name, args=args))
-    except NoReverseMatch:
-        return None
-
-
-def _compact(body: dict) -> dict:
-    return {k: v for k, v in body.items() if v not in (None, [], "")}
 
 
 def _characteristic(name: str, value) -> dict:
@@ -275,18 +200,18 @@ def product_order_body(order: Order, *, request) -> dict:
     ]
     notes = [{"text": order.notes, "@type": "Note"}] if order.notes else []
     if order.status in (OrderStatus.FAILED, OrderStatus.REJECTED) and order.closing_reason:
-        notes.append({"id": "closingReason", "text": order.closing_reason, "date": _dt(order.closed_at), "@type": "Note"})
+        notes.append({"id": "closingReason", "text": order.closing_reason, "date": tmf.dt(order.closed_at), "@type": "Note"})
     cancelled = order.status == OrderStatus.CANCELLED
-    return _compact({
+    return tmf.compact({
         "id": str(order.pk),
-        "href": _url(request, "tmf622-product-order-detail", order.pk),
+        "href": tmf.url(request, "tmf622-product-order-detail", order.pk),
         # The reference is the submitting client's: shown to them only.
         "externalId": order.external_id if order.external_id and order.created_by_id == request.user.pk else None,
         "category": order.flow,
         "state": state,
-        "orderDate": _dt(order.submitted_at),
-        "completionDate": _dt(order.closed_at) if order.status == OrderStatus.COMPLETED else None,
-        "cancellationDate": _dt(order.closed_at) if cancelled else None,
+        "orderDate": tmf.dt(order.submitted_at),
+        "completionDate": tmf.dt(order.closed_at) if order.status == OrderStatus.COMPLETED else None,
+        "cancellationDate": tmf.dt(order.closed_at) if cancelled else None,
         "cancellationReason": order.closing_reason if cancelled else None,
         "channel": [{"id": order.channel, "name": str(order.get_channel_display()), "@type": "RelatedChannel"}],
         "note": notes,
@@ -297,9 +222,9 @@ def product_order_body(order: Order, *, request) -> dict:
             "price": {"taxIncludedAmount": {"unit": CURRENCY, "value": float(order.price)}, "@type": "Price"},
             "@type": "OrderPrice",
         }],
-        "relatedParty": [_compact({
+        "relatedParty": [tmf.compact({
             "id": str(order.customer_id),
-            "href": _url(request, "customer-detail", order.customer_id),
+            "href": tmf.url(request, "customer-detail", order.customer_id),
             "name": order.customer.name,
             "role": "Customer",
             "@referredType": "Individual",
@@ -310,7 +235,7 @@ def product_order_body(order: Order, *, request) -> dict:
             "action": "add",
             "state": state,
             "productOffering": {"id": order.product.code, "name": order.product.name, "@referredType": "ProductOffering"},
-            "product": _compact({
+            "product": tmf.compact({
                 "name": order.product.name,
                 "isBundle": False,
                 "productCharacteristic": characteristics,
@@ -323,15 +248,15 @@ def product_order_body(order: Order, *, request) -> dict:
 
 
 def cancel_product_order_body(record, *, request) -> dict:
-    return _compact({
+    return tmf.compact({
         "id": str(record.pk),
-        "href": _url(request, "tmf622-cancel-product-order-detail", record.pk),
+        "href": tmf.url(request, "tmf622-cancel-product-order-detail", record.pk),
         "state": "done",
         "cancellationReason": record.reason,
-        "effectiveCancellationDate": _dt(record.at),
+        "effectiveCancellationDate": tmf.dt(record.at),
         "productOrder": {
             "id": str(record.order_id),
-            "href": _url(request, "tmf622-product-order-detail", record.order_id),
+            "href": tmf.url(request, "tmf622-product-order-detail", record.order_id),
             "@referredType": "ProductOrder",
         },
         "@type": "CancelProductOrder",
@@ -495,52 +420,9 @@ class CancelProductOrderCreateSerializer(serializers.Serializer):
 
 # --- Query parameters ---------------------------------------------------------------------
 
-def _fields(request, attributes: frozenset) -> set[str] | None:
-    raw = request.query_params.get("fields", "")
-    names = [name.strip() for name in raw.split(",") if name.strip()]
-    if not names:
-        return None
-    unknown = sorted(set(names) - attributes)
-    if unknown:
-        raise ApiValidationError({"fields": [_("Unknown attributes: %(names)s.") % {"names": ", ".join(unknown)}]})
-    return {*ALWAYS, *names}
 
 
-def _select(body: dict, fields: set[str] | None) -> dict:
-    return body if fields is None else {k: v for k, v in body.items() if k in fields}
 
-
-def _window(request) -> tuple[int, int]:
-    values = {}
-    for name, default, highest in (("offset", 0, None), ("limit", DEFAULT_LIMIT, MAX_LIMIT)):
-        raw = request.query_params.get(name, "")
-        if raw == "":
-            values[name] = default
-            continue
-        if not raw.isdigit() or len(raw) > 9:
-            raise ApiValidationError({name: [_("A whole number, 0 or more, is required.")]})
-        values[name] = int(raw)
-        if highest is not None and values[name] > highest:
-            raise ApiValidationError({name: [_("At most %(highest)s.") % {"highest": highest}]})
-    return values["offset"], values["limit"]
-
-
-def _check_filters(request, allowed: set[str]) -> None:
-    unknown = sorted(set(request.query_params) - allowed - {"fields", "offset", "limit", "format"})
-    if unknown:
-        raise ApiValidationError({name: [_("Unknown filter; filters offered: %(names)s.") % {"names": ", ".join(sorted(allowed))}] for name in unknown})
-
-
-def _moment(name: str, raw: str) -> datetime:
-    try:
-        parsed = parse_datetime(raw)
-        if parsed is None and (day := parse_date(raw)) is not None:
-            parsed = datetime.combine(day, time.min)
-    except ValueError:  # well formed but no such day or hour
-        parsed = None
-    if parsed is None:
-        raise ApiValidationError({name: [_("Give an ISO 8601 date or date-time.")]})
-    return timezone.make_aware(parsed) if timezone.is_naive(parsed) else parsed
 
 
 def _states(raw: str) -> list[str]:
@@ -559,7 +441,7 @@ DATE_LOOKUPS = {"orderDate.gt": "gt", "orderDate.gte": "gte", "orderDate.lt": "l
 
 
 def _filtered_orders(request):
-    _check_filters(request, ORDER_FILTERS)
+    tmf.check_filters(request, ORDER_FILTERS)
     params = request.query_params
     orders = selectors.orders_for_api(user=request.user)
     if "state" in params:
@@ -578,7 +460,7 @@ def _filtered_orders(request):
         orders = orders.filter(product__code=params["productOrderItem.productOffering.id"][:40])
     for name, lookup in DATE_LOOKUPS.items():
         if name in params:
-            orders = orders.filter(**{f"submitted_at__{lookup}": _moment(name, params[name])})
+            orders = orders.filter(**{f"submitted_at__{lookup}": tmf.moment(name, params[name])})
     return orders
 
 
@@ -589,20 +471,9 @@ def _visible_order(request, raw_id: str) -> Order:
     return order
 
 
-def _list_response(body: list, total: int) -> Response:
-    return Response(body, headers={"X-Total-Count": str(total), "X-Result-Count": str(len(body))})
-
 
 # --- Views ------------------------------------------------------------------------------
 
-TMF_ERROR = inline_serializer("TMFError", fields={
-    "code": serializers.CharField(help_text="Our machine-readable code, e.g. invalid, not_found, transition_not_allowed."),
-    "reason": serializers.CharField(help_text="A sentence for people."),
-    "message": serializers.CharField(required=False, help_text="The fields at fault with their JSON paths, or the allowed next states."),
-    "status": serializers.CharField(required=False, help_text="The HTTP status."),
-    "referenceError": serializers.URLField(required=False),
-    "@type": serializers.CharField(help_text="Error"),
-})
 _MONEY = inline_serializer("TMFMoney", fields={"unit": serializers.CharField(), "value": serializers.FloatField()})
 PRODUCT_ORDER = inline_serializer("ProductOrder", fields={
     "id": serializers.CharField(),
@@ -658,49 +529,23 @@ CANCEL_PRODUCT_ORDER = inline_serializer("CancelProductOrder", fields={
     }),
     "@type": serializers.CharField(help_text="CancelProductOrder"),
 })
-ERRORS = {code: TMF_ERROR for code in (400, 401, 403, 404, 409)}
-WINDOW_PARAMETERS = [
-    OpenApiParameter("fields", OpenApiTypes.STR, description="Comma-separated first-level attributes; id, href and @type always come."),
-    OpenApiParameter("offset", OpenApiTypes.INT, description="Index of the first resource (default 0)."),
-    OpenApiParameter("limit", OpenApiTypes.INT, description=f"How many (default {DEFAULT_LIMIT}, at most {MAX_LIMIT})."),
-    OpenApiParameter("X-Total-Count", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200], description="Resources matching the filters."),
-    OpenApiParameter("X-Result-Count", OpenApiTypes.INT, OpenApiParameter.HEADER, response=[200], description="Resources in this response."),
-]
-FIELDS_PARAMETER = OpenApiParameter("fields", OpenApiTypes.STR, description="Comma-separated first-level attributes.")
-ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH)
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, description="A retry with the same key returns the first answer."
-)
+ERRORS = {code: tmf.TMF_ERROR for code in (400, 401, 403, 404, 409)}
 
 
 class CancelOrderPermissions(RoleModelPermissions):
     perms_map = {**RoleModelPermissions.perms_map, "POST": ["%(app_label)s.cancel_%(model_name)s"]}
 
 
-class TmfView(APIView):
-    # JSON only, the TMF error body, the API's authentication and role permissions.
-
-    renderer_classes = [JSONRenderer]
-    parser_classes = [JSONParser]
-    permission_classes = [RoleModelPermissions]
+class OrderTmfView(tmf.TmfView):
+    errors = TMF_ERRORS
     queryset = Order.objects.none()  # names the model whose permissions apply
 
-    def get_exception_handler(self):
-        return tmf_exception_handler
-
-    def check_permissions(self, request):
-        # A method the resource does not offer is a 405 whatever the role (PATCH would otherwise be a 403).
-        if request.method.upper() not in self._allowed_methods():
-            raise MethodNotAllowed(request.method)
-        super().check_permissions(request)
-
-
-class ProductOrderList(TmfView):
+class ProductOrderList(OrderTmfView):
     """Product orders, one item each; states mapped from ours as tabled in the module docstring of orders/tmf622.py."""
     @extend_schema(
         operation_id="listProductOrder", summary="List or find ProductOrder objects", tags=["TMF622 productOrder"],
         parameters=[
-            *WINDOW_PARAMETERS,
+            *tmf.WINDOW_PARAMETERS,
             OpenApiParameter("state", OpenApiTypes.STR, description="One or more of: " + ", ".join(TMF_STATES) + " (comma-separated)."),
             OpenApiParameter("externalId", OpenApiTypes.STR, description="The caller's own reference given at creation."),
             OpenApiParameter("category", OpenApiTypes.STR, description="Our flow: direct, back_office."),
@@ -711,19 +556,19 @@ class ProductOrderList(TmfView):
         responses={200: PRODUCT_ORDER.__class__(many=True), **ERRORS},
     )
     def get(self, request):
-        fields = _fields(request, PRODUCT_ORDER_ATTRIBUTES)
-        offset, limit = _window(request)
+        fields = tmf.fields(request, PRODUCT_ORDER_ATTRIBUTES)
+        offset, limit = tmf.window(request)
         orders = _filtered_orders(request)
         total = orders.count()
         page = list(orders[offset : offset + limit]) if limit else []
-        return _list_response([_select(product_order_body(o, request=request), fields) for o in page], total)
+        return tmf.list_response([tmf.select(product_order_body(o, request=request), fields) for o in page], total)
 
     @extend_schema(
         operation_id="createProductOrder", summary="Creates a ProductOrder", tags=["TMF622 productOrder"],
-        request=ProductOrderCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER], responses={201: PRODUCT_ORDER, **ERRORS, 422: TMF_ERROR},
+        request=ProductOrderCreateSerializer, parameters=[tmf.IDEMPOTENCY_PARAMETER], responses={201: PRODUCT_ORDER, **ERRORS, 422: tmf.TMF_ERROR},
     )
     def post(self, request):
-        return _as_tmf(idempotent("tmf622.productOrder.create", request, lambda: self._create(request)), request)
+        return TMF_ERRORS.as_tmf(idempotent("tmf622.productOrder.create", request, lambda: self._create(request)), request)
 
     def _create(self, request):
         data = ProductOrderCreateSerializer(data=request.data, context={"request": request})
@@ -734,38 +579,38 @@ class ProductOrderList(TmfView):
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["href"]})
 
 
-class ProductOrderDetail(TmfView):
+class ProductOrderDetail(OrderTmfView):
     """One product order; attribute selection with ``fields``."""
     @extend_schema(
         operation_id="retrieveProductOrder", summary="Retrieves a ProductOrder by ID", tags=["TMF622 productOrder"],
-        parameters=[ID_PARAMETER, FIELDS_PARAMETER], responses={200: PRODUCT_ORDER, **ERRORS},
+        parameters=[tmf.ID_PARAMETER, tmf.FIELDS_PARAMETER], responses={200: PRODUCT_ORDER, **ERRORS},
     )
     def get(self, request, id):
-        fields = _fields(request, PRODUCT_ORDER_ATTRIBUTES)
+        fields = tmf.fields(request, PRODUCT_ORDER_ATTRIBUTES)
         order = _visible_order(request, id)
-        return Response(_select(product_order_body(order, request=request), fields))
+        return Response(tmf.select(product_order_body(order, request=request), fields))
 
 
 CANCEL_FILTERS = {"state", "productOrder.id"}
 
 
-class CancelProductOrderList(TmfView):
+class CancelProductOrderList(OrderTmfView):
     """Cancellation requests: each is done at once (201) or refused (409, nothing recorded)."""
     permission_classes = [CancelOrderPermissions]
 
     @extend_schema(
         operation_id="listCancelProductOrder", summary="List or find CancelProductOrder objects", tags=["TMF622 cancelProductOrder"],
         parameters=[
-            *WINDOW_PARAMETERS,
+            *tmf.WINDOW_PARAMETERS,
             OpenApiParameter("state", OpenApiTypes.STR, description="done (the only state a recorded cancellation has)."),
             OpenApiParameter("productOrder.id", OpenApiTypes.STR),
         ],
         responses={200: CANCEL_PRODUCT_ORDER.__class__(many=True), **ERRORS},
     )
     def get(self, request):
-        _check_filters(request, CANCEL_FILTERS)
-        fields = _fields(request, CANCEL_PRODUCT_ORDER_ATTRIBUTES)
-        offset, limit = _window(request)
+        tmf.check_filters(request, CANCEL_FILTERS)
+        fields = tmf.fields(request, CANCEL_PRODUCT_ORDER_ATTRIBUTES)
+        offset, limit = tmf.window(request)
         records = selectors.order_cancellations(user=request.user)
         if "state" in request.query_params:
             states = [s.strip() for s in request.query_params["state"].split(",")]
@@ -778,15 +623,15 @@ class CancelProductOrderList(TmfView):
             records = records.filter(order_id=int(raw)) if raw.isdigit() and len(raw) < 19 else records.none()
         total = records.count()
         page = list(records[offset : offset + limit]) if limit else []
-        return _list_response([_select(cancel_product_order_body(r, request=request), fields) for r in page], total)
+        return tmf.list_response([tmf.select(cancel_product_order_body(r, request=request), fields) for r in page], total)
 
     @extend_schema(
         operation_id="createCancelProductOrder", summary="Creates a CancelProductOrder", tags=["TMF622 cancelProductOrder"],
-        request=CancelProductOrderCreateSerializer, parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: CANCEL_PRODUCT_ORDER, **ERRORS, 422: TMF_ERROR},
+        request=CancelProductOrderCreateSerializer, parameters=[tmf.IDEMPOTENCY_PARAMETER],
+        responses={201: CANCEL_PRODUCT_ORDER, **ERRORS, 422: tmf.TMF_ERROR},
     )
     def post(self, request):
-        return _as_tmf(idempotent("tmf622.cancelProductOrder.create", request, lambda: self._create(request)), request)
+        return TMF_ERRORS.as_tmf(idempotent("tmf622.cancelProductOrder.create", request, lambda: self._create(request)), request)
 
     def _create(self, request):
         data = CancelProductOrderCreateSerializer(data=request.data)
@@ -801,18 +646,18 @@ class CancelProductOrderList(TmfView):
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": body["href"]})
 
 
-class CancelProductOrderDetail(TmfView):
+class CancelProductOrderDetail(OrderTmfView):
     """One recorded cancellation."""
     permission_classes = [CancelOrderPermissions]
 
     @extend_schema(
         operation_id="retrieveCancelProductOrder", summary="Retrieves a CancelProductOrder by ID", tags=["TMF622 cancelProductOrder"],
-        parameters=[ID_PARAMETER, FIELDS_PARAMETER], responses={200: CANCEL_PRODUCT_ORDER, **ERRORS},
+        parameters=[tmf.ID_PARAMETER, tmf.FIELDS_PARAMETER], responses={200: CANCEL_PRODUCT_ORDER, **ERRORS},
     )
     def get(self, request, id):
-        fields = _fields(request, CANCEL_PRODUCT_ORDER_ATTRIBUTES)
+        fields = tmf.fields(request, CANCEL_PRODUCT_ORDER_ATTRIBUTES)
         records = selectors.order_cancellations(user=request.user)
         record = records.filter(pk=int(id)).first() if id.isdigit() and len(id) < 19 else None
         if record is None:
             raise NotFound(_("No such cancellation request."))
-        return Response(_select(cancel_product_order_body(record, request=request), fields))
+        return Response(tmf.select(cancel_product_order_body(record, request=request), fields))
