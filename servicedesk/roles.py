@@ -7,7 +7,9 @@ imports a domain app). ``sync_role_groups`` runs after every migrate.
 """
 from collections import defaultdict
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -27,6 +29,13 @@ class Role(models.TextChoices):
 
 # role -> set of "app_label.codename"
 _GRANTS: dict[str, set[str]] = defaultdict(set)
+
+
+def require_permission(user, permission: str) -> None:
+    """In a service: refuse (403) unless the acting user's role holds ``permission``.
+    ``None`` is the platform itself (a task, a carrier's event), which may."""
+    if user is not None and not user.has_perm(permission):
+        raise PermissionDenied(gettext("Your role may not do this."))
 
 
 def grant(role: Role | str, *permissions: str) -> None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,11 +42,12 @@ from orders.models import Flow, ItemKind, Order, OrderStatus
 from servicedesk.api.errors import Conflict
 from servicedesk.fsm import TransitionRefused, allowed_targets, allowed_transitions, run_transition
 from servicedesk.outbox import TransientDeliveryError, outbox_enqueue, outbox_handler
+from servicedesk.roles import require_permission
 
+from .. import selectors
 from ..models import (
     SHIPMENT_PROGRESS, Carrier, PaymentMethod, Shipment, ShipmentStatus, ShipmentTransition, StockReservation, TrackingEvent,
 )
-from .. import selectors
 from . import notices, stock
 
 # Outbox work: send the "activated" SMS once billing has activated the delivered order.
@@ -65,10 +66,6 @@ def carrier_for(*, item_kind: str) -> Carrier | None:
 
 # --- Creating and assigning -----------------------------------------------------------------
 
-def _require(by, permission: str) -> None:
-    if by is not None and not by.has_perm(permission):
-        raise PermissionDenied(_("Your role may not do this."))
-
 
 @transaction.atomic
 def shipment_create(*, order: Order, by) -> Shipment:
@@ -77,7 +74,7 @@ def shipment_create(*, order: Order, by) -> Shipment:
     It ships from the hall holding the order's stock reservation, copies the appointment
     and the amount to collect, and gets a carrier by the rules (none when no active carrier
     serves the item: the clerk assigns one before hand-over)."""
-    _require(by, "delivery.move_shipment")
+    require_permission(by, "delivery.move_shipment")
     try:
         order = Order.objects.select_for_update(of=("self",)).select_related("product").get(pk=order.pk)
     except Order.DoesNotExist as exc:
@@ -114,7 +111,8 @@ def shipment_create(*, order: Order, by) -> Shipment:
     return shipment
 
 
-def _locked(shipment_id: int) -> Shipment:
+def shipment_locked(shipment_id: int) -> Shipment:
+    """The shipment, row-locked for a step (its order, product, carrier and hall read with it)."""
     try:
         return (
             Shipment.objects.select_for_update(of=("self",))
@@ -132,8 +130,8 @@ def _refuse(shipment: Shipment, message: str):
 @transaction.atomic
 def shipment_assign_carrier(*, shipment_id: int, carrier_id: int, by) -> Shipment:
     """The clerk overrides the rules: any active carrier serving the item, until hand-over."""
-    _require(by, "delivery.move_shipment")
-    shipment = _locked(shipment_id)
+    require_permission(by, "delivery.move_shipment")
+    shipment = shipment_locked(shipment_id)
     if shipment.status not in (ShipmentStatus.CREATED, ShipmentStatus.PICKED):
         raise _refuse(shipment, _("The carrier can only change before the shipment is handed over."))
     carrier = Carrier.objects.filter(pk=carrier_id, active=True).first()
@@ -157,8 +155,8 @@ def shipment_change_appointment(*, shipment_id: int, by, appointment_date: date,
 
     Records the change only; the support desk (``support.shipment_change_appointment``) moves the
     order's appointment with it and tells the customer."""
-    _require(by, "delivery.support_shipment")
-    shipment = _locked(shipment_id)
+    require_permission(by, "delivery.support_shipment")
+    shipment = shipment_locked(shipment_id)
     if shipment.status not in (ShipmentStatus.CREATED, ShipmentStatus.PICKED, ShipmentStatus.HANDED_TO_CARRIER, ShipmentStatus.FAILED):
         raise _refuse(shipment, _("The appointment can no longer change: the shipment is “%(state)s”.") % {"state": shipment.get_status_display()})
     if appointment_date is None or appointment_date < timezone.localdate():
@@ -210,7 +208,7 @@ def _order(order_id: int) -> Order:
 
 @transaction.atomic
 def shipment_pick(*, shipment_id: int, by) -> Shipment:
-    return _step(_locked(shipment_id), "pick", by=by)
+    return _step(shipment_locked(shipment_id), "pick", by=by)
 
 
 def _clean_tracking_number(value: str) -> str:
@@ -224,7 +222,7 @@ def _clean_tracking_number(value: str) -> str:
 def shipment_hand_to_carrier(*, shipment_id: int, by, tracking_number: str = "") -> Shipment:
     """Handed to the carrier: with the carrier's waybill number, or one we generate."""
     tracking_number = _clean_tracking_number(tracking_number)
-    shipment = _locked(shipment_id)
+    shipment = shipment_locked(shipment_id)
     if shipment.status == ShipmentStatus.PICKED and shipment.carrier_id is None:
         raise ValidationError({"carrier": [_("Assign a carrier before handing the shipment over.")]})
     if shipment.status == ShipmentStatus.PICKED:
@@ -244,7 +242,7 @@ def shipment_hand_to_carrier(*, shipment_id: int, by, tracking_number: str = "")
 @transaction.atomic
 def shipment_go_out_for_delivery(*, shipment_id: int, by) -> Shipment:
     """The courier sets off (again, after a failed attempt)."""
-    return _step(_locked(shipment_id), "go_out_for_delivery", by=by)
+    return _step(shipment_locked(shipment_id), "go_out_for_delivery", by=by)
 
 
 @dataclass(frozen=True)
@@ -294,7 +292,7 @@ def shipment_deliver(
     details = delivery_details(
         signed_by=signed_by, id_checked=id_checked, amount_collected=amount_collected, payment_method=payment_method, pos_reference=pos_reference,
     )
-    return _step(_locked(shipment_id), "deliver", by=by, args=_deliver_args(details, at))
+    return _step(shipment_locked(shipment_id), "deliver", by=by, args=_deliver_args(details, at))
 
 
 def _deliver_args(details: DeliveryDetails, at) -> dict:
@@ -315,13 +313,13 @@ def _clean_reason(reason: str, message: str) -> str:
 def shipment_fail(*, shipment_id: int, by, reason: str) -> Shipment:
     """The attempt failed (nobody home, refused at the door...): re-attempt or return to stock next."""
     reason = _clean_reason(reason, _("Say why the delivery failed."))
-    return _step(_locked(shipment_id), "fail", by=by, reason=reason, args={"reason": reason})
+    return _step(shipment_locked(shipment_id), "fail", by=by, reason=reason, args={"reason": reason})
 
 
 @transaction.atomic
 def shipment_return_to_stock(*, shipment_id: int, by, reason: str = "") -> Shipment:
     """Back to the hall: the stock returns and the order is cancelled, releasing its number."""
-    shipment = _locked(shipment_id)
+    shipment = shipment_locked(shipment_id)
     reason = (reason or "").strip()[:300] or shipment.failure_reason or _("Returned to stock.")
     return _step(shipment, "return_to_stock", by=by, reason=reason, args={"reason": reason})
 
@@ -330,7 +328,7 @@ def shipment_return_to_stock(*, shipment_id: int, by, reason: str = "") -> Shipm
 def shipment_cancel(*, shipment_id: int, by, reason: str) -> Shipment:
     """The support desk cancels before hand-over: the order is cancelled too and gives back its stock and number."""
     reason = _clean_reason(reason, _("Say why the shipment is cancelled."))
-    return _step(_locked(shipment_id), "cancel", by=by, reason=reason, args={"reason": reason})
+    return _step(shipment_locked(shipment_id), "cancel", by=by, reason=reason, args={"reason": reason})
 
 
 # --- Carrier tracking events --------------------------------------------------------------------

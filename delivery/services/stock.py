@@ -11,7 +11,7 @@ which are claimed with ``select_for_update(skip_locked=True)`` in pk order.
 import re
 from collections.abc import Iterable
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from orders import hooks
 from orders.models import ItemKind, Order
 from servicedesk.fsm import run_transition
+from servicedesk.roles import require_permission
 
 from ..models import SerialUnit, Sku, StockLevel, StockMovement, StockReservation, Transfer, TransferLine, TransferTransition, Warehouse
 
@@ -109,11 +110,6 @@ def _change_level(level: StockLevel, *, on_hand: int = 0, reserved: int = 0) -> 
     level.reserved += reserved
 
 
-def _require(by, permission: str) -> None:
-    if by is not None and not by.has_perm(permission):
-        raise PermissionDenied(_("Your role may not do this."))
-
-
 def _active(warehouse: Warehouse, field: str) -> None:
     if not warehouse.active:
         raise ValidationError({field: [_("%(store)s is closed.") % {"store": warehouse.name}]})
@@ -124,7 +120,7 @@ def _active(warehouse: Warehouse, field: str) -> None:
 @transaction.atomic
 def stock_receive(*, warehouse: Warehouse, sku: Sku, by, quantity: int | None = None, serials: Iterable[str] = (), note: str = "") -> StockLevel:
     """Book goods from the supplier into a store: a quantity of a counted SKU, or the serials of a serialised one."""
-    _require(by, "delivery.add_stockmovement")
+    require_permission(by, "delivery.add_stockmovement")
     _active(warehouse, "warehouse")
     note = (note or "")[:300]
     if not sku.serialised:
@@ -180,7 +176,7 @@ def _lines(transfer: Transfer) -> list[TransferLine]:
 @transaction.atomic
 def transfer_request(*, to_warehouse: Warehouse, lines: Iterable[tuple[Sku, int]], by, from_warehouse: Warehouse | None = None, note: str = "") -> Transfer:
     """A store asks the store that supplies it (its parent in the chain, and only that one) for stock."""
-    _require(by, "delivery.add_transfer")
+    require_permission(by, "delivery.add_transfer")
     if to_warehouse.parent_id is None:
         raise ValidationError({"to_warehouse": [_("%(store)s heads the chain: it receives from the supplier, not by transfer.") % {"store": to_warehouse.name}]})
     if from_warehouse is not None and from_warehouse.pk != to_warehouse.parent_id:
@@ -212,7 +208,7 @@ def transfer_ship(*, transfer_id: int, by, serials: Iterable[str] = ()) -> Trans
 
     ``serials`` names the units to send (as scanned); for a serialised line without any, the oldest
     units in stock are sent. Refused, with nothing moved, if any line is short."""
-    _require(by, "delivery.change_transfer")
+    require_permission(by, "delivery.change_transfer")
     transfer = _locked_transfer(transfer_id)
     _transition(transfer, "ship", by=by)
     source = transfer.from_warehouse
@@ -265,7 +261,7 @@ def transfer_ship(*, transfer_id: int, by, serials: Iterable[str] = ()) -> Trans
 @transaction.atomic
 def transfer_receive(*, transfer_id: int, by) -> Transfer:
     """The requesting store books in what was shipped to it."""
-    _require(by, "delivery.change_transfer")
+    require_permission(by, "delivery.change_transfer")
     transfer = _locked_transfer(transfer_id)
     _transition(transfer, "receive", by=by)
     target = transfer.to_warehouse
@@ -287,7 +283,7 @@ def transfer_receive(*, transfer_id: int, by) -> Transfer:
 @transaction.atomic
 def transfer_reject(*, transfer_id: int, by, reason: str) -> Transfer:
     """The supplying store refuses a request it will not ship; nothing has moved, so nothing moves back."""
-    _require(by, "delivery.change_transfer")
+    require_permission(by, "delivery.change_transfer")
     if not (reason or "").strip():
         raise ValidationError({"reason": [_("Say why the request is rejected.")]})
     transfer = _locked_transfer(transfer_id)

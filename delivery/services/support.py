@@ -108,12 +108,6 @@ def _require(by, action: str) -> None:
         raise PermissionDenied(_("Your role may not do this."))
 
 
-def _locked(shipment_id: int) -> Shipment:
-    try:
-        return Shipment.objects.select_for_update(of=("self",)).select_related("order", "carrier").get(pk=shipment_id)
-    except Shipment.DoesNotExist as exc:
-        raise Shipment.DoesNotExist(_("No such shipment.")) from exc
-
 
 def _check(shipment: Shipment, action: str) -> None:
     why = support_refusal(shipment, action)
@@ -135,7 +129,7 @@ def shipment_change_appointment(*, shipment_id: int, date: date | None, slot: st
     """A new delivery date and time window agreed with the customer: the order's appointment moves
     with it and the customer gets an SMS confirming it."""
     _require(by, APPOINTMENT)
-    shipment = _locked(shipment_id)
+    shipment = shipments.shipment_locked(shipment_id)
     _check(shipment, APPOINTMENT)
     errors: dict[str, list[str]] = {}
     today = timezone.localdate()
@@ -163,7 +157,7 @@ def shipment_change_appointment(*, shipment_id: int, date: date | None, slot: st
 def shipment_request_urgent_activation(*, shipment_id: int, by, reason: str = "") -> Shipment:
     """The customer needs the line before the SIM arrives: billing activates it now."""
     _require(by, URGENT_ACTIVATION)
-    shipment = _locked(shipment_id)
+    shipment = shipments.shipment_locked(shipment_id)
     _check(shipment, URGENT_ACTIVATION)
     reason = (reason or "").strip()[:REASON_MAX]
     order_services.order_request_urgent_activation(order_id=shipment.order_id, by=by, reason=reason)
@@ -178,7 +172,7 @@ def shipment_cancel(*, shipment_id: int, reason: str, by) -> Shipment:
     """Cancelled before hand-over: the order is cancelled too, giving back its stock and number."""
     _require(by, CANCEL)
     reason = _reason(reason, _("Say why the customer cancels."))
-    shipment = _locked(shipment_id)
+    shipment = shipments.shipment_locked(shipment_id)
     _check(shipment, CANCEL)
     return shipments.shipment_cancel(shipment_id=shipment.pk, by=by, reason=reason)
 
@@ -192,7 +186,7 @@ def shipment_record_refusal(*, shipment_id: int, reason: str, by) -> Shipment:
     No "delivery failed" SMS: it would offer a new attempt the customer has just refused."""
     _require(by, REFUSAL)
     reason = _reason(reason, _("Say why the customer refuses the delivery."))
-    shipment = _locked(shipment_id)
+    shipment = shipments.shipment_locked(shipment_id)
     _check(shipment, REFUSAL)
     why = (_("Refused by the customer: %(reason)s") % {"reason": reason})[:REASON_MAX]
     if shipment.status == S.OUT_FOR_DELIVERY:
