@@ -85,6 +85,8 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     due_at = models.DateTimeField(_("resolve by"))
     resolution = models.TextField(_("resolution"), max_length=4000, blank=True)
     resolved_at = models.DateTimeField(_("resolved"), null=True, blank=True)
+    # Set once, at the first resolution: the day first-contact resolution and timeliness count it on.
+    first_resolved_at = models.DateTimeField(_("first resolved"), null=True, blank=True, editable=False)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
     escalated = models.BooleanField(_("escalated"), default=False)
     escalation_reason = models.CharField(_("escalated because"), max_length=20, blank=True,
@@ -92,6 +94,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     appeal = models.BooleanField(_("appeal to the regulator"), default=False)
     appeal_due_at = models.DateTimeField(_("appeal answer due"), null=True, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("times reopened"), default=0)
+    transfer_count = models.PositiveSmallIntegerField(_("times transferred"), default=0)
     external_id = models.CharField(_("external reference"), max_length=100, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
                                    help_text="Who submitted it (an agent, or an API client for other channels).")
@@ -114,6 +117,9 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["category", "received_at"], name="complaint_category_time_idx"),
             models.Index(fields=["category", "area", "received_at"], name="complaint_cat_area_time_idx"),
             models.Index(fields=["received_at"], name="complaint_received_idx"),
+            # The KPI rollups read resolved and closed complaints by day.
+            models.Index(fields=["first_resolved_at"], name="complaint_first_resolved_idx"),
+            models.Index(fields=["closed_at"], name="complaint_closed_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["created_by", "external_id"], condition=~Q(external_id=""), name="complaint_external_id_per_client"),
@@ -129,6 +135,7 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=[ComplaintStatus.ASSIGNED, ComplaintStatus.IN_PROGRESS], target=ComplaintStatus.ASSIGNED)
     def transfer(self, *, department):
         self.department = department
+        self.transfer_count += 1
 
     @transition(field=status, source=ComplaintStatus.ASSIGNED, target=ComplaintStatus.IN_PROGRESS, permission="complaints.work_complaint")
     def start(self):
@@ -138,6 +145,8 @@ class Complaint(ConcurrentTransitionMixin, models.Model):
     def resolve(self, *, resolution: str):
         self.resolution = resolution
         self.resolved_at = timezone.now()
+        if self.first_resolved_at is None:
+            self.first_resolved_at = self.resolved_at
 
     @transition(field=status, source=ComplaintStatus.RESOLVED, target=ComplaintStatus.CALLBACK)
     def await_callback(self):
@@ -214,6 +223,7 @@ class WorkOrder(models.Model):
             models.Index(fields=["department", "status", "due_at"], name="workorder_queue_idx"),
             models.Index(fields=["status", "due_at"], name="workorder_due_idx", condition=Q(status="open", breached_at__isnull=True)),
             models.Index(fields=["department", "breached_at"], name="workorder_breach_idx"),
+            models.Index(fields=["kind", "done_at"], name="workorder_done_idx"),  # repair timeliness by day
         ]
         constraints = [
             # One open work order per complaint and kind at a time.
@@ -252,7 +262,10 @@ class Callback(models.Model):
         verbose_name = _("callback")
         verbose_name_plural = _("callbacks")
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["status", "due_at"], name="callback_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="callback_due_idx"),
+            models.Index(fields=["completed_at"], name="callback_completed_idx"),  # satisfaction by day
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=5), name="callback_satisfaction_1_to_5"),
         ]

@@ -342,6 +342,8 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
     failure_reason = models.CharField(_("failure reason"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    # Delivered, returned or cancelled: the day delivery success counts it on.
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True, editable=False)
     last_event_at = models.DateTimeField(_("last tracking event"), null=True, blank=True)
 
     class Meta:
@@ -357,6 +359,7 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["order", "-created_at"], name="shipment_order_idx"),
             models.Index(fields=["warehouse", "delivered_at"], name="shipment_hall_day_idx"),
             models.Index(fields=["carrier", "status"], name="shipment_carrier_idx"),
+            models.Index(fields=["closed_at"], name="shipment_closed_idx"),  # delivery KPIs by day
             models.Index(fields=["tracking_number"], name="shipment_tracking_idx"),  # the support desk's lookup
         ]
         constraints = [
@@ -386,7 +389,7 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
     def deliver(self, *, signed_by: str, id_checked: bool, amount_collected, payment_method: str, pos_reference: str = "", at=None):
         self.signed_by, self.id_checked = signed_by, id_checked
         self.amount_collected, self.payment_method, self.pos_reference = amount_collected, payment_method, pos_reference
-        self.delivered_at = at or timezone.now()
+        self.delivered_at = self.closed_at = at or timezone.now()
 
     @transition(field=status, source=ShipmentStatus.OUT_FOR_DELIVERY, target=ShipmentStatus.FAILED, permission="delivery.move_shipment")
     def fail(self, *, reason: str):
@@ -396,11 +399,13 @@ class Shipment(ConcurrentTransitionMixin, models.Model):
                 target=ShipmentStatus.RETURNED, permission="delivery.move_shipment")
     def return_to_stock(self, *, reason: str = ""):
         self.failure_reason = reason or self.failure_reason
+        self.closed_at = timezone.now()
 
     @transition(field=status, source=[ShipmentStatus.CREATED, ShipmentStatus.PICKED], target=ShipmentStatus.CANCELLED,
                 permission="delivery.support_shipment")
     def cancel(self, *, reason: str):
         self.failure_reason = reason
+        self.closed_at = timezone.now()
 
 
 class ShipmentTransition(TransitionRecord):

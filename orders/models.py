@@ -183,6 +183,8 @@ class Order(ConcurrentTransitionMixin, models.Model):
     claimed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
+    # When the order was first decided: accepted or rejected (back office), provisioned or failed (direct).
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True, editable=False)
     urgent_activation = models.BooleanField(_("urgent activation"), default=False)
     billing_reference = models.CharField(_("billing reference"), max_length=60, blank=True)
     closing_reason = models.CharField(_("reason"), max_length=500, blank=True, help_text=_("Why it failed, was rejected or cancelled."))
@@ -210,6 +212,7 @@ class Order(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["created_by", "submitted_at"], name="order_agent_idx"),
             # The API's and reports' date-range filters.
             models.Index(fields=["submitted_at"], name="order_submitted_idx"),
+            models.Index(fields=["decided_at"], name="order_decided_idx"),  # acceptance KPIs by day
             models.Index(fields=["product", "submitted_at"], name="order_product_idx"),  # the demand report
             # The back-office queue: only submitted back-office orders, by urgency.
             models.Index(
@@ -225,11 +228,12 @@ class Order(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=OrderStatus.SUBMITTED, target=OrderStatus.PROVISIONED, conditions=[_is_direct])
     def provision(self, *, reference: str = ""):
         self.billing_reference = reference
+        self.decided_at = timezone.now()
 
     @transition(field=status, source=OrderStatus.SUBMITTED, target=OrderStatus.FAILED, conditions=[_is_direct])
     def fail(self, *, closing_reason: str):
         self.closing_reason = closing_reason
-        self.closed_at = timezone.now()
+        self.closed_at = self.decided_at = timezone.now()
 
     @transition(field=status, source=[OrderStatus.PROVISIONED, OrderStatus.ACTIVATED], target=OrderStatus.COMPLETED)
     def complete(self):
@@ -238,14 +242,14 @@ class Order(ConcurrentTransitionMixin, models.Model):
     # --- back-office flow ---------------------------------------------------
     @transition(field=status, source=OrderStatus.SUBMITTED, target=OrderStatus.ACCEPTED, conditions=[_is_back_office], permission="orders.accept_order")
     def accept(self):
-        self.accepted_at = timezone.now()
+        self.accepted_at = self.decided_at = timezone.now()
         self.claimed_by = None
         self.claim_expires_at = None
 
     @transition(field=status, source=OrderStatus.SUBMITTED, target=OrderStatus.REJECTED, conditions=[_is_back_office], permission="orders.accept_order")
     def reject(self, *, closing_reason: str):
         self.closing_reason = closing_reason
-        self.closed_at = timezone.now()
+        self.closed_at = self.decided_at = timezone.now()
         self.claimed_by = None
         self.claim_expires_at = None
 
@@ -328,6 +332,7 @@ class Opportunity(models.Model):
             models.Index(fields=["customer", "-created_at"], name="opportunity_customer_idx"),
             models.Index(fields=["intent", "status"], name="opportunity_intent_idx"),
             models.Index(fields=["product", "created_at"], name="opportunity_product_idx"),  # the demand report
+            models.Index(fields=["closed_at"], name="opportunity_closed_idx"),  # conversion by day
         ]
 
     def __str__(self):

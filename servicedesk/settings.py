@@ -216,3 +216,11 @@ CELERY_BEAT_SCHEDULE["complaints-early-warning-scan"] = {
     "task": "complaints.tasks_warning.early_warning_scan", "schedule": timedelta(minutes=1), "options": {"expires": 55},
 }
 CELERY_BEAT_SCHEDULE["complaints-work-orders-flag-breaches"] = {"task": "complaints.tasks.work_orders_flag_breaches", "schedule": timedelta(minutes=1)}
+
+# --- KPIs (kpi app) -----------------------------------------------------------
+# Targets that differ from kpi.definitions, e.g. {"satisfaction": 85}.
+KPI_TARGETS = env.json("KPI_TARGETS", default={})
+CELERY_BEAT_SCHEDULE["kpi-rollups-update"] = {
+    "task": "kpi.tasks.rollups_update", "schedule": timedelta(minutes=env.int("KPI_UPDATE_MINUTES", default=5)), "options": {"expires": 240},
+}
+CELERY_BEAT_SCHEDULE["kpi-ratings-monthly"] = {"task": "kpi.tasks.ratings_monthly", "schedule": crontab(minute=30, hour=2, day_of_month=1)}

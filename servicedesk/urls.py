@@ -30,6 +30,8 @@ urlpatterns = [
     path("", include("delivery.api_urls")),
     path("", include("complaints.urls")),
     path("", include("complaints.api_urls")),
+    path("", include("kpi.urls")),
+    path("", include("kpi.api_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

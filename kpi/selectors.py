@@ -1,0 +1,176 @@
+"""Reading KPIs: from the rollups for any period and grouping, and from the raw rows behind a number."""
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import F, Max, Q, Sum
+
+from servicedesk.models import Channel, Department, ServiceArea, Team, VipTier
+
+from .definitions import KPIS, Dimension, Kind, Kpi
+from .facts import SOURCES, dimensions_of, source_of
+from .models import Rollup, RollupSource
+
+
+@dataclass
+class KpiValue:
+    kpi: Kpi
+    key: str
+    numerator: int
+    denominator: int
+    label: str = ""
+
+    @property
+    def value(self) -> Decimal | None:
+        return self.kpi.value(self.numerator, self.denominator)
+
+    @property
+    def target(self) -> Decimal | None:
+        return self.kpi.target_value
+
+    @property
+    def met(self) -> bool | None:
+        return self.kpi.met(self.value)
+
+
+def _check(kpi_codes, dimension: str):
+    unknown = [code for code in kpi_codes if code not in KPIS]
+    if unknown:
+        raise ValueError(f"unknown KPI {unknown[0]!r}")
+    if dimension not in Dimension.values:
+        raise ValueError(f"unknown grouping {dimension!r}")
+
+
+def kpi_values(
+    kpi_codes: list[str], first_day: date, last_day: date, *, dimension: str = Dimension.ALL, keys: list[str] | None = None,
+) -> dict[str, dict[str, KpiValue]]:
+    """{kpi: {key: value}} for the period, summed over its days from the rollups (one query, plus one per stock denominator).
+
+    A KPI that cannot be grouped by ``dimension`` has no entry under it."""
+    _check(kpi_codes, dimension)
+    codes = [c for c in kpi_codes if dimension in dimensions_of(c)]
+    rows = Rollup.objects.filter(kpi__in=codes, dimension=dimension, day__gte=first_day, day__lte=last_day)
+    if keys is not None:
+        rows = rows.filter(key__in=keys)
+    result: dict[str, dict[str, KpiValue]] = {code: {} for code in codes}
+    for row in rows.values("kpi", "key").annotate(n=Sum("numerator"), d=Sum("denominator")).order_by():
+        result[row["kpi"]][row["key"]] = KpiValue(KPIS[row["kpi"]], row["key"], row["n"], row["d"])
+    for code in codes:
+        definition = KPIS[code]
+        if definition.denominator_kpi:
+            stock = _stock(definition.denominator_kpi, first_day, last_day, dimension, keys)
+            for key, value in result[code].items():
+                value.denominator = stock.get(key, 0)
+            # Subscribers and no complaint is a rate of 0, not "no data".
+            for key, subscribers in stock.items():
+                result[code].setdefault(key, KpiValue(definition, key, 0, subscribers))
+        elif definition.kind == Kind.SHARE and dimension != Dimension.ALL:
+            total = kpi_values([code], first_day, last_day)[code].get("")
+            for value in result[code].values():
+                value.denominator = total.numerator if total else 0
+    return result
+
+
+def _stock(kpi_code: str, first_day: date, last_day: date, dimension: str, keys) -> dict[str, int]:
+    """A stock's value on the period's last day that has one (e.g. active subscriptions)."""
+    rows = Rollup.objects.filter(kpi=kpi_code, dimension=dimension, day__gte=first_day, day__lte=last_day)
+    if keys is not None:
+        rows = rows.filter(key__in=keys)
+    last = rows.aggregate(last=Max("day"))["last"]
+    if last is None:
+        return {}
+    return dict(rows.filter(day=last).values_list("key", "numerator"))
+
+
+def kpi_summary(first_day: date, last_day: date, *, dimension: str = Dimension.ALL, key: str = "") -> list[KpiValue]:
+    """Every KPI for the centre (or for one group) over the period, in definition order; "no data" where empty."""
+    values = kpi_values(list(KPIS), first_day, last_day, dimension=dimension, keys=[key])
+    return [
+        values[code].get(key) or KpiValue(KPIS[code], key, 0, 0)
+        for code in KPIS if code in values
+    ]
+
+
+def kpi_trend(kpi_code: str, first_day: date, last_day: date, *, dimension: str = Dimension.ALL, key: str = "") -> list[tuple[date, KpiValue]]:
+    """The KPI day by day (for one group, or the centre); days without data are left out."""
+    _check([kpi_code], dimension)
+    definition = KPIS[kpi_code]
+    rows = Rollup.objects.filter(kpi=kpi_code, dimension=dimension, key=key, day__gte=first_day, day__lte=last_day).order_by("day")
+    stock = {}
+    if definition.denominator_kpi:
+        stock = dict(Rollup.objects.filter(
+            kpi=definition.denominator_kpi, dimension=dimension, key=key, day__gte=first_day, day__lte=last_day,
+        ).values_list("day", "numerator"))
+    totals = {}
+    if definition.kind == Kind.SHARE and dimension != Dimension.ALL:
+        totals = dict(Rollup.objects.filter(kpi=kpi_code, dimension=Dimension.ALL, day__gte=first_day, day__lte=last_day).values_list("day", "numerator"))
+    trend = []
+    for day, numerator, denominator in rows.values_list("day", "numerator", "denominator"):
+        if definition.denominator_kpi:
+            denominator = stock.get(day, 0)
+        elif totals:
+            denominator = totals.get(day, 0)
+        trend.append((day, KpiValue(definition, key, numerator, denominator)))
+    return trend
+
+
+def group_labels(dimension: str, keys) -> dict[str, str]:
+    """A readable name for each group key: an agent's name, an area's name, a channel's label."""
+    keys = [k for k in keys if k]
+    ids = [int(k) for k in keys if k.isdigit()]
+    if dimension == Dimension.AGENT:
+        return {str(u.pk): u.get_full_name() or u.username for u in get_user_model().objects.filter(pk__in=ids)}
+    models = {Dimension.TEAM: Team, Dimension.AREA: ServiceArea, Dimension.DEPARTMENT: Department}
+    if dimension in models:
+        return {str(pk): str(name) for pk, name in models[dimension].objects.filter(pk__in=ids).values_list("pk", "name")}
+    if dimension == Dimension.PRODUCT:
+        from orders.models import Product
+
+        return {str(pk): name for pk, name in Product.objects.filter(pk__in=ids).values_list("pk", "name")}
+    if dimension == Dimension.CARRIER:
+        from delivery.models import Carrier
+
+        return {str(pk): name for pk, name in Carrier.objects.filter(pk__in=ids).values_list("pk", "name")}
+    if dimension == Dimension.CHANNEL:
+        return {k: str(Channel(k).label) for k in keys if k in Channel.values}
+    if dimension == Dimension.VIP_TIER:
+        return {k: str(VipTier(k).label) for k in keys if k in VipTier.values}
+    return {}
+
+
+def drill_rows(kpi_code: str, first_day: date, last_day: date, *, dimension: str = Dimension.ALL, key: str = ""):
+    """The fact rows behind a number: those the rollup counted for this KPI, period and group,
+    each with its numerator and denominator measure (``in_numerator`` / ``in_denominator``)."""
+    _check([kpi_code], dimension)
+    source = source_of(kpi_code)
+    num, den = source.kpis[kpi_code]
+    rows = source.rows(first_day, last_day)
+    if dimension != Dimension.ALL:
+        if dimension not in source.dims:
+            return rows.none()
+        rows = rows.filter(**{f"d_{dimension}": key}) if key else rows.filter(**{f"{source.dims[dimension]}__isnull": True})
+    if KPIS[kpi_code].kind not in (Kind.COUNT, Kind.SHARE, Kind.PER_10K):
+        rows = rows.filter(Q(**{f"m_{den}__gt": 0}) | Q(**{f"m_{num}__gt": 0}))
+    return rows.annotate().order_by(f"-{source.anchor}", "-pk")
+
+
+def direct_values(kpi_code: str, first_day: date, last_day: date, *, dimension: str = Dimension.ALL) -> dict[str, tuple[int, int]]:
+    """{key: (numerator, denominator)} straight from the raw rows, without the rollups: the check the rollups must pass.
+    (The complaint rate's denominator is a stock and is not in it: its numerator is.)"""
+    _check([kpi_code], dimension)
+    source = source_of(kpi_code)
+    num, den = source.kpis[kpi_code]
+    rows = source.rows(first_day, last_day)
+    sums = {"n": Sum(f"m_{num}"), "d": Sum(f"m_{den}")}
+    if dimension == Dimension.ALL:
+        grouped = [{"key": "", **rows.aggregate(**sums)}]
+    else:
+        grouped = rows.values(key=F(f"d_{dimension}")).annotate(**sums).order_by()
+    return {row["key"] or "": (row["n"] or 0, row["d"] or 0) for row in grouped if row["n"] or row["d"]}
+
+
+def computed_at():
+    """When the rollups were last written (the oldest source's time: every number is at least this fresh)."""
+    times = list(RollupSource.objects.filter(code__in=list(SOURCES)).values_list("computed_at", flat=True))
+    return None if not times or None in times else min(times)
