@@ -437,7 +437,10 @@ class TrackingEvent(models.Model):
 
     class Meta:
         ordering = ["occurred_at", "id"]
-        indexes = [models.Index(fields=["shipment", "occurred_at"], name="trackingevent_shipment_idx")]
+        indexes = [
+            models.Index(fields=["shipment", "occurred_at"], name="trackingevent_shipment_idx"),
+            models.Index(fields=["received_at"], name="trackingevent_received_idx"),  # late deliveries for the KPI update
+        ]
         constraints = [models.UniqueConstraint(fields=["carrier", "event_id"], name="trackingevent_once_per_carrier")]
 
 

@@ -66,11 +66,11 @@ class Kpi:
 
     def value(self, numerator: int, denominator: int) -> Decimal | None:
         """The KPI's value, or None for "no data" (an empty denominator)."""
+        if self.kind == Kind.COUNT:  # a count has no denominator: none counted is 0
+            return Decimal(numerator)
         if not denominator:
             return None
         scale = {Kind.PERCENT: 100, Kind.SHARE: 100, Kind.PER_10K: 10_000}.get(self.kind, 1)
-        if self.kind == Kind.COUNT:
-            return Decimal(numerator)
         return (Decimal(numerator) * scale / Decimal(denominator)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
     def met(self, value: Decimal | None) -> bool | None:

@@ -23,7 +23,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from complaints.models import Callback, Complaint, ComplaintTransition, WorkOrder
-from delivery.models import Shipment, ShipmentStatus
+from delivery.models import Shipment, ShipmentStatus, ShipmentTransition, TrackingEvent
 from orders.models import Opportunity, Order, OrderStatus, OrderTransition
 from servicedesk.models import Contact
 
@@ -66,8 +66,8 @@ class Source:
     # kpi -> (numerator measure, denominator measure)
     kpis: dict[str, tuple[str, str]]
     base: Callable[[], models.QuerySet] = None
-    # (log model, its foreign key to the fact row): what tells that a row changed late
-    log: tuple[type[models.Model], str] | None = None
+    # (log model, its foreign key to the fact row, when it was written): what tells that a row changed late
+    logs: tuple[tuple[type[models.Model], str, str], ...] = ()
     # what the drill-down shows of each row, besides the measures
     columns: tuple[str, ...] = field(default_factory=tuple)
     detail_url: str = ""             # URL name of a row's own page, with its pk
@@ -90,12 +90,13 @@ class Source:
 
     def touched_days(self, since: datetime) -> set[date]:
         """The days this source's rows anchor on, for rows whose log moved since ``since``."""
-        if not self.log:
+        if not self.logs:
             return set()
-        log_model, fk = self.log
-        changed = log_model.objects.filter(at__gte=since).values(fk)
+        changed = Q()
+        for log_model, fk, written_at in self.logs:
+            changed |= Q(pk__in=log_model.objects.filter(**{f"{written_at}__gte": since}).values(fk))
         return set(
-            self.queryset().filter(pk__in=changed, **{f"{self.anchor}__isnull": False})
+            self.queryset().filter(changed, **{f"{self.anchor}__isnull": False})
             .annotate(kpi_day=TruncDate(self.anchor, tzinfo=timezone.get_default_timezone()))
             .values_list("kpi_day", flat=True).distinct()
         )
@@ -139,6 +140,8 @@ SOURCES: dict[str, Source] = {s.code: s for s in [
         dims=_via("complaint", _COMPLAINT_DIMS),
         measures=lambda: {"scored": ONE, "satisfied": flag(Q(satisfaction__gte=SATISFIED_SCORE))},
         kpis={"satisfaction": ("satisfied", "scored")},
+        # Its groups are its complaint's: a transfer after the score moves it to the new department.
+        logs=((ComplaintTransition, "complaint__callbacks", "at"),),
         columns=("complaint_id", "satisfaction", "completed_at"),
     ),
     Source(
@@ -150,7 +153,7 @@ SOURCES: dict[str, Source] = {s.code: s for s in [
             "in_time": flag(Q(first_resolved_at__lte=F("due_at"))),
         },
         kpis={"fcr": ("first_contact", "resolved"), "complaint_timeliness": ("in_time", "resolved")},
-        log=(ComplaintTransition, "complaint_id"),
+        logs=((ComplaintTransition, "complaint_id", "at"),),
         columns=("received_at", "due_at", "first_resolved_at", "reopen_count", "transfer_count", "status"),
         detail_url="complaints:detail",
     ),
@@ -159,7 +162,7 @@ SOURCES: dict[str, Source] = {s.code: s for s in [
         dims=_COMPLAINT_DIMS,
         measures=lambda: {"received": ONE, "appealed": flag(Q(appeal=True)), "none": Value(0, output_field=IntegerField())},
         kpis={"complaint_rate": ("received", "none"), "appeal_share": ("appealed", "received")},
-        log=(ComplaintTransition, "complaint_id"),
+        logs=((ComplaintTransition, "complaint_id", "at"),),
         columns=("received_at", "category_id", "severity", "appeal", "status"),
         detail_url="complaints:detail",
     ),
@@ -201,7 +204,7 @@ SOURCES: dict[str, Source] = {s.code: s for s in [
             "acceptance_accuracy": ("accurate", "accepted"),
             "acceptance_timeliness": ("in_time", "accepted"),
         },
-        log=(OrderTransition, "order_id"),
+        logs=((OrderTransition, "order_id", "at"),),
         columns=("flow", "submitted_at", "accept_by", "decided_at", "status"),
         detail_url="orders:detail",
     ),
@@ -233,6 +236,8 @@ SOURCES: dict[str, Source] = {s.code: s for s in [
             ),
         },
         kpis={"delivery_success": ("delivered", "closed"), "delivery_timeliness": ("delivered_in_time", "delivered")},
+        # A carrier may report a delivery days after it happened: the step is dated then, the event received now.
+        logs=((ShipmentTransition, "shipment_id", "at"), (TrackingEvent, "shipment_id", "received_at")),
         columns=("order_id", "tracking_number", "status", "delivered_at", "closed_at"),
         detail_url="delivery:dispatch_shipment",
     ),

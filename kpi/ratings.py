@@ -7,7 +7,9 @@ The rule (also shown on the ratings page):
    (satisfaction 72 % against 80 % is 0.9); when lower is better, 1 at or
    under the target, else target / value.
 3. Score = the weighted mean of the attainments (weights below: what the
-   customer feels weighs most).
+   customer feels weighs most). Order KPIs count for the agent who took the
+   order; acceptance timeliness is the back office's speed, so it is not in
+   an agent's rating.
 4. Stars: score >= 0.95 five, >= 0.85 four, >= 0.70 three, >= 0.50 two,
    else one. Nobody with no KPI above the sample size is rated.
 Ratings are recomputed on the first of each month for the month before and
@@ -32,7 +34,6 @@ WEIGHTS = {
     "repair_timeliness": 1,
     "acceptance_success": 1,
     "acceptance_accuracy": 1,
-    "acceptance_timeliness": 1,
     "conversion": 1,
     "aht": 1,
 }

@@ -14,9 +14,10 @@ def rollups_update():
 
 @shared_task(name="kpi.tasks.rollups_rebuild")
 def rollups_rebuild(job_id: int):
-    job = RebuildJob.objects.filter(pk=job_id, status=RebuildJob.Status.QUEUED).first()
-    if job is None:  # already run (a redelivered message) or unknown
-        return None
+    # Claimed in one statement: a message delivered twice at once runs the job once.
+    if not RebuildJob.objects.filter(pk=job_id, status=RebuildJob.Status.QUEUED).update(status=RebuildJob.Status.RUNNING):
+        return None  # already run or running, or unknown
+    job = RebuildJob.objects.get(pk=job_id)
     rollups.rebuild(job)
     return job.rows_written
 

@@ -293,3 +293,71 @@ class WarningLevelFactory(factory.django.DjangoModelFactory):
     window_minutes = 10
     wait_minutes = 30
     notify_department_head = factory.LazyAttribute(lambda o: o.level == 1)
+
+
+# --- facts the KPIs count (rows made directly, status and anchors as given) ------
+from complaints.models import Callback, Complaint, WorkOrder  # noqa: E402
+from orders.models import Order  # noqa: E402
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    """A submitted back-office order; pass ``status``, ``decided_at``, ``accepted_at``... to place it further on."""
+
+    class Meta:
+        model = Order
+
+    customer = factory.SubFactory(CustomerFactory)
+    product = factory.SubFactory(ProductFactory)
+    flow = factory.LazyAttribute(lambda o: o.product.category.flow)
+    channel = Channel.HOTLINE
+    created_by = factory.SubFactory(UserFactory)
+    submitted_at = factory.LazyFunction(timezone.now)
+    accept_by = factory.LazyAttribute(
+        lambda o: o.submitted_at + timedelta(hours=o.product.category.acceptance_limit_hours) if o.flow == Flow.BACK_OFFICE else None
+    )
+
+
+class ShipmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Shipment
+
+    order = factory.SubFactory(OrderFactory, status="accepted")
+    warehouse = factory.SubFactory(WarehouseFactory)
+    carrier = factory.SubFactory(CarrierFactory)
+
+
+class ComplaintFactory(factory.django.DjangoModelFactory):
+    """A complaint assigned to its category's department, due by the category's time limit."""
+
+    class Meta:
+        model = Complaint
+
+    customer = factory.SubFactory(CustomerFactory)
+    category = factory.SubFactory(ComplaintCategoryFactory)
+    description = "No signal at home"
+    status = "assigned"
+    first_ask_owner = factory.SubFactory(UserFactory)
+    department = factory.LazyAttribute(lambda o: o.category.department)
+    area = factory.LazyAttribute(lambda o: o.customer.area)
+    received_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyAttribute(lambda o: o.received_at + timedelta(hours=o.category.time_limit_hours))
+
+
+class WorkOrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkOrder
+
+    complaint = factory.SubFactory(ComplaintFactory)
+    department = factory.LazyAttribute(lambda o: o.complaint.department)
+    kind = WorkOrder.Kind.HANDLING
+    opened_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyAttribute(lambda o: o.opened_at + timedelta(hours=24))
+
+
+class CallbackFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Callback
+
+    complaint = factory.SubFactory(ComplaintFactory)
+    kind = Callback.Kind.SATISFACTION
+    due_at = factory.LazyFunction(timezone.now)
