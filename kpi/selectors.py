@@ -4,12 +4,21 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import F, Max, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 
-from servicedesk.models import Channel, Department, ServiceArea, Team, VipTier
+from complaints.models import OPEN_COMPLAINT_STATES, Complaint, WorkOrder
+from orders.models import OPEN_ORDER_STATES, Opportunity, Order
+from servicedesk.models import (
+    Channel,
+    Department,
+    ServiceArea,
+    Subscription,
+    Team,
+    VipTier,
+)
 
 from .definitions import KPIS, Dimension, Kind, Kpi
-from .facts import SOURCES, dimensions_of, source_of
+from .facts import dimensions_of, source_of
 from .models import Rollup, RollupSource
 
 
@@ -105,14 +114,14 @@ def kpi_trend(kpi_code: str, first_day: date, last_day: date, *, dimension: str 
     totals = {}
     if definition.kind == Kind.SHARE and dimension != Dimension.ALL:
         totals = dict(Rollup.objects.filter(kpi=kpi_code, dimension=Dimension.ALL, day__gte=first_day, day__lte=last_day).values_list("day", "numerator"))
-    trend = []
-    for day, numerator, denominator in rows.values_list("day", "numerator", "denominator"):
-        if definition.denominator_kpi:
-            denominator = stock.get(day, 0)
-        elif totals:
-            denominator = totals.get(day, 0)
-        trend.append((day, KpiValue(definition, key, numerator, denominator)))
-    return trend
+    counted = {day: (numerator, denominator) for day, numerator, denominator in rows.values_list("day", "numerator", "denominator")}
+    if definition.denominator_kpi:
+        # Subscribers and no complaint that day is a rate of 0, as in kpi_values.
+        return [(day, KpiValue(definition, key, counted.get(day, (0, 0))[0], subscribers)) for day, subscribers in sorted(stock.items())]
+    return [
+        (day, KpiValue(definition, key, numerator, totals.get(day, 0) if totals else denominator))
+        for day, (numerator, denominator) in counted.items()
+    ]
 
 
 def group_labels(dimension: str, keys) -> dict[str, str]:
@@ -172,5 +181,60 @@ def direct_values(kpi_code: str, first_day: date, last_day: date, *, dimension: 
 
 def computed_at():
     """When the rollups were last written (the oldest source's time: every number is at least this fresh)."""
-    times = list(RollupSource.objects.filter(code__in=list(SOURCES)).values_list("computed_at", flat=True))
+    from .rollups import ALL_SOURCES
+
+    times = list(RollupSource.objects.filter(code__in=ALL_SOURCES).values_list("computed_at", flat=True))
+    if len(times) < len(ALL_SOURCES):
+        return None
     return None if not times or None in times else min(times)
+
+
+# --- the area view ------------------------------------------------------------------------
+# Every count starts from the area's customers (customer_area_name_idx) and reaches their
+# orders, complaints, opportunities and subscriptions through their customer indexes.
+
+OPEN_ITEMS_SHOWN = 10
+
+
+def areas_visible_to(user):
+    """Every area for those who see the whole centre's KPIs; else the areas the user manages."""
+    areas = ServiceArea.objects.select_related("manager").order_by("code")
+    if user.is_superuser or user.has_perm("kpi.view_rollup"):
+        return areas
+    return areas.filter(manager=user)
+
+
+@dataclass
+class OpenWork:
+    orders: int
+    complaints: int
+    opportunities: int
+    work_orders: dict  # kind -> count of open work orders
+    latest_orders: list
+    latest_complaints: list
+    latest_opportunities: list
+
+
+def area_open_work(area: ServiceArea) -> OpenWork:
+    orders = Order.objects.filter(customer__area=area, status__in=OPEN_ORDER_STATES)
+    complaints = Complaint.objects.filter(customer__area=area, status__in=OPEN_COMPLAINT_STATES)
+    opportunities = Opportunity.objects.filter(customer__area=area, status=Opportunity.Status.OPEN)
+    work_orders = dict(
+        WorkOrder.objects.filter(complaint__customer__area=area, status=WorkOrder.Status.OPEN)
+        .values("kind").annotate(n=Count("pk")).values_list("kind", "n").order_by()
+    )
+    return OpenWork(
+        orders=orders.count(), complaints=complaints.count(), opportunities=opportunities.count(),
+        work_orders={label: work_orders.get(kind, 0) for kind, label in WorkOrder.Kind.choices},
+        latest_orders=list(orders.select_related("product", "customer").order_by("-submitted_at", "-pk")[:OPEN_ITEMS_SHOWN]),
+        latest_complaints=list(complaints.select_related("category", "customer").order_by("due_at", "pk")[:OPEN_ITEMS_SHOWN]),
+        latest_opportunities=list(opportunities.select_related("product", "customer").order_by("callback_at", "pk")[:OPEN_ITEMS_SHOWN]),
+    )
+
+
+def area_revenue(area: ServiceArea) -> dict:
+    """The monthly spend of the area's active subscriptions, in CNY."""
+    totals = Subscription.objects.filter(customer__area=area, status=Subscription.Status.ACTIVE).aggregate(
+        total=Sum("monthly_spend"), lines=Count("pk"),
+    )
+    return {"total": totals["total"] or Decimal("0.00"), "lines": totals["lines"]}
