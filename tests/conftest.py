@@ -55,6 +55,12 @@ def _eager_tasks():
 
 
 @pytest.fixture(autouse=True)
+def _no_kpi_demo_history(monkeypatch):
+    """seed_demo's KPI history is thousands of rows other demo tests don't count on; tests/kpi/test_demo.py turns it back on."""
+    monkeypatch.setattr("kpi.demo.HISTORY_DAYS", 0)
+
+
+@pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     """Full-strength PBKDF2 costs ~0.7 s per user created; the tests do not test hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
