@@ -231,6 +231,8 @@ class Contact(models.Model):
     )
     started_at = models.DateTimeField(_("started"), default=timezone.now)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # A self-service contact (an SMS the hall could not answer) waiting for an agent to follow up.
+    awaiting_agent = models.BooleanField(_("awaiting an agent"), default=False)
 
     class Meta:
         verbose_name = _("contact")
@@ -242,6 +244,7 @@ class Contact(models.Model):
             models.Index(fields=["agent", "started_at"], name="contact_agent_time_idx"),
             models.Index(fields=["channel", "started_at"], name="contact_channel_time_idx"),
             models.Index(fields=["started_at"], name="contact_time_idx"),
+            models.Index(fields=["started_at"], condition=Q(awaiting_agent=True), name="contact_awaiting_idx"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -317,6 +320,9 @@ class OutboxMessage(models.Model):
 
     key = models.CharField(_("key"), max_length=200, unique=True)
     kind = models.CharField(_("kind"), max_length=50)
+    # Messages of one stream (a subscriber's events about one object) are sent in id order:
+    # one is claimed only when no earlier one of its stream is still pending or sending.
+    stream = models.CharField(_("stream"), max_length=150, blank=True)
     payload = models.JSONField(_("payload"), default=dict)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -334,6 +340,7 @@ class OutboxMessage(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
             models.Index(fields=["kind", "status"], name="outbox_kind_status_idx"),
+            models.Index(fields=["stream", "id"], condition=Q(status__in=["pending", "sending"]) & ~Q(stream=""), name="outbox_stream_open_idx"),
         ]
 
     def __str__(self):
@@ -417,3 +424,84 @@ class SmsMessage(models.Model):
             models.Index(fields=["customer", "-created_at"], name="sms_customer_idx"),
             models.Index(fields=["to_number", "-created_at"], name="sms_number_idx"),
         ]
+
+
+# --- channels: the SMS hall, self-service sign-in, events for integrating systems -----------
+
+class InboundSms(models.Model):
+    """An SMS a customer sent to the hall's number, as the gateway handed it over, and what it got back."""
+
+    class Outcome(models.TextChoices):
+        ANSWERED = "answered", _("Answered automatically")
+        FOR_AGENT = "for_agent", _("Passed to an agent")
+        UNKNOWN_SENDER = "unknown_sender", _("Unknown sender")
+        MALFORMED = "malformed", _("Not understood")
+
+    gateway_id = models.CharField(_("gateway message id"), max_length=100, unique=True)
+    from_number = models.CharField(_("from"), max_length=20)
+    text = models.CharField(_("text"), max_length=1000)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_sms")
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    command = models.CharField(_("command"), max_length=30, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=15, choices=Outcome.choices)
+    reply = models.CharField(_("reply"), max_length=1000, blank=True)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("inbound SMS")
+        verbose_name_plural = _("inbound SMS")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["from_number", "-received_at"], name="inbound_sms_sender_idx"),
+            models.Index(fields=["customer", "-received_at"], name="inbound_sms_customer_idx"),
+            models.Index(fields=["received_at"], name="inbound_sms_time_idx"),
+        ]
+
+    def __str__(self):
+        return f"{mask_phone(self.from_number)} {self.received_at:%Y-%m-%d %H:%M} {self.command or self.outcome}"
+
+
+class OneTimeCode(models.Model):
+    """A code sent by SMS to prove a service number in the web self-service hall: kept hashed, expiring, single use."""
+
+    service_number = models.CharField(_("service number"), max_length=12)
+    code_hash = models.CharField(max_length=128)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = [
+            models.Index(fields=["service_number", "-created_at"], name="otp_number_idx"),
+            models.Index(fields=["client_ip", "-created_at"], name="otp_ip_idx"),
+        ]
+
+    def __str__(self):
+        return f"{mask_phone(self.service_number)} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class WebhookSubscription(models.Model):
+    """An integrating system's callback URL for the events it wants, signed with its own secret."""
+
+    client = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("client"), on_delete=models.CASCADE, related_name="webhook_subscriptions")
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("callback URL"), max_length=500)
+    secret = models.CharField(_("signing secret"), max_length=100)
+    # Event kinds ("order.status_changed", "contact.created", ...); see servicedesk.webhooks.EVENT_KINDS.
+    events = models.JSONField(_("events"), default=list)
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("webhook subscription")
+        verbose_name_plural = _("webhook subscriptions")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["active"], name="webhook_active_idx")]
+
+    def __str__(self):
+        return self.name
