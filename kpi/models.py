@@ -59,8 +59,8 @@ class RebuildJob(models.Model):
         DONE = "done", pgettext_lazy("rebuild status", "Done")
         FAILED = "failed", pgettext_lazy("rebuild status", "Failed")
 
-    first_day = models.DateField(_("from"))
-    last_day = models.DateField(_("to"))
+    first_day = models.DateField(pgettext_lazy("first day of a period", "from"))
+    last_day = models.DateField(pgettext_lazy("last day of a period", "to"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
     total_steps = models.PositiveIntegerField(default=0)
     done_steps = models.PositiveIntegerField(default=0)

@@ -9,6 +9,7 @@ from django.db.models import Max
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from servicedesk.exports import export_format, table_response
@@ -104,7 +105,7 @@ def ratings(request):
     fmt = export_format(request.GET)
     if fmt and not form.errors:
         codes = list(rule.WEIGHTS)
-        header = [_("Rated"), _("Name"), _("Team"), _("Stars"), _("Score"), *(str(KPIS[code].name) for code in codes)]
+        header = [_("Rated"), pgettext("rated person or team", "Name"), _("Team"), _("Stars"), _("Score"), *(str(KPIS[code].name) for code in codes)]
         lines = (
             [rating.get_subject_display(), _name(rating), rating.agent.team.name if rating.agent and rating.agent.team else "",
              rating.stars, rating.score, *(Decimal(rating.basis[code]["value"]) if code in rating.basis else None for code in codes)]
