@@ -1,17 +1,16 @@
-"""The monthly service-quality report: a printable page and a CSV of the same figures."""
-import csv
+"""The monthly service-quality report: a printable page and a CSV (or XLSX) of the same figures."""
 import re
 from datetime import date, timedelta
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from servicedesk.exports import export_format, table_response
 from servicedesk.pages import require
 
 from ..reports import monthly_report
@@ -33,44 +32,37 @@ def _month(request) -> date:
     return last_month
 
 
-def _percent(value) -> str:
-    return "" if value is None else f"{value}"
-
-
 @login_required
 @require_GET
 def report(request):
     require(request, *REPORT_PERMISSIONS, any_of=True)
     month = _month(request)
     figures = monthly_report(month=month)
-    if request.GET.get("format") == "csv":
-        return _csv(figures)
+    fmt = export_format(request.GET)
+    if fmt:
+        return _table(figures, fmt)
     return render(request, "complaints/report_monthly.html", {"report": figures, "month_value": month.strftime("%Y-%m")})
 
 
-def _csv(figures) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="service-quality-{figures.month:%Y-%m}.csv"'
-    response.write("\ufeff")  # Excel opens UTF-8 Chinese correctly with a BOM
-    out = csv.writer(response)
-    out.writerow([_("Month"), f"{figures.month:%Y-%m}"])
-    out.writerow([_("Active subscriptions"), figures.subscribers])
-    out.writerow([_("Complaints"), figures.complaints, _("per 10,000 subscriptions"), _percent(figures.per_10k)])
-    out.writerow([_("Escalated"), figures.escalated])
-    out.writerow([_("Appeals"), figures.appealed])
-    out.writerow([_("Work orders breached"), figures.breaches])
-    out.writerow([_("Callback coverage (%)"), _percent(figures.callback_coverage), f"{figures.called_back}/{figures.resolved}"])
-    out.writerow([_("Mean satisfaction (1–5)"), _percent(figures.satisfaction_mean)])
-    out.writerow([_("Satisfied (4–5, %)"), _percent(figures.satisfied_share)])
-    out.writerow([])
-    out.writerow([_("Category"), _("Complaints"), _("per 10,000 subscriptions")])
-    for row in figures.by_category:
-        out.writerow([row.name, row.complaints, _percent(row.per_10k)])
-    out.writerow([])
-    out.writerow([_("Department"), _("Complaints"), _("per 10,000 subscriptions"), _("Work orders breached")])
-    for row in figures.by_department:
-        out.writerow([row.name, row.complaints, _percent(row.per_10k), row.breaches])
-    return response
+def _table(figures, fmt: str):
+    """The same figures as CSV or XLSX: a summary, then by category, then by department; an empty cell where there is no data."""
+    rows = [
+        [_("Active subscriptions"), figures.subscribers],
+        [_("Complaints"), figures.complaints, _("per 10,000 subscriptions"), figures.per_10k],
+        [_("Escalated"), figures.escalated],
+        [_("Appeals"), figures.appealed],
+        [_("Work orders breached"), figures.breaches],
+        [_("Callback coverage (%)"), figures.callback_coverage, f"{figures.called_back}/{figures.resolved}"],
+        [_("Mean satisfaction (1–5)"), figures.satisfaction_mean],
+        [_("Satisfied (4–5, %)"), figures.satisfied_share],
+        [],
+        [_("Category"), _("Complaints"), _("per 10,000 subscriptions")],
+        *([row.name, row.complaints, row.per_10k] for row in figures.by_category),
+        [],
+        [_("Department"), _("Complaints"), _("per 10,000 subscriptions"), _("Work orders breached")],
+        *([row.name, row.complaints, row.per_10k, row.breaches] for row in figures.by_department),
+    ]
+    return table_response(name=f"service-quality-{figures.month:%Y-%m}", header=[_("Month"), f"{figures.month:%Y-%m}"], rows=rows, fmt=fmt)
 
 
 urlpatterns = [

@@ -2,20 +2,19 @@
 
 Delivery clerks and back-office work them; every other role that may see stock reads them.
 """
-import csv
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_fsm import ConcurrentTransition
 
+from servicedesk.exports import table_response
 from servicedesk.fsm import TransitionRefused
 from servicedesk.pages import page_number, put_errors_on, require
 
@@ -105,34 +104,6 @@ def movements(request):
     })
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if hasattr(value, "tzinfo"):
-        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-    text = str(value)
-    # A note starting with "=" would run as a formula in Excel.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not text.lstrip("-").isdigit() else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_response(rows, filename: str) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def lines():
-        yield "\ufeff"  # lets Excel on Chinese Windows read UTF-8
-        for row in rows:
-            yield writer.writerow([_cell(v) for v in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 MOVEMENT_FIELDS = ["at", "kind", "warehouse__code", "sku__code", "unit__serial", "quantity", "order_id", "transfer_id", "by__username", "note"]
 
 
@@ -144,12 +115,9 @@ def movements_export(request):
     ledger = _movements(MovementFilterForm(request.GET)).select_related(None).values_list(*MOVEMENT_FIELDS)
     kinds = dict(StockMovement.Kind.choices)
 
-    def rows():
-        yield [_("at"), _("movement"), _("store"), _("item"), _("serial"), _("quantity"), _("order"), _("transfer"), _("by"), _("note")]
-        for row in ledger.iterator(chunk_size=2000):
-            yield [row[0], kinds.get(row[1], row[1]), *row[2:]]
-
-    return _csv_response(rows(), f"stock-movements-{timezone.localtime().strftime('%Y%m%d-%H%M')}.csv")
+    header = [_("at"), _("movement"), _("store"), _("item"), _("serial"), _("quantity"), _("order"), _("transfer"), _("by"), _("note")]
+    rows = ([row[0], kinds.get(row[1], row[1]), *row[2:]] for row in ledger.iterator(chunk_size=2000))
+    return table_response(name="stock-movements", header=header, rows=rows, fmt="csv")
 
 
 # --- transfers -----------------------------------------------------------------------------
@@ -319,12 +287,9 @@ def demand_export(request):
     date_from, date_to = DemandForm(request.GET).range()
     rows = selectors.handset_demand(date_from=date_from, date_to=date_to)
 
-    def lines():
-        yield [_("model"), _("asked"), _("orders"), _("opportunities"), _("of which ordered"), _("available in hall stores")]
-        for r in rows:
-            yield [r["item_model"], r["asked"], r["orders"], r["opportunities"], r["converted"], r["available"]]
-
-    return _csv_response(lines(), f"handset-demand-{date_from.isoformat()}-{date_to.isoformat()}.csv")
+    header = [_("model"), _("asked"), _("orders"), _("opportunities"), _("of which ordered"), _("available in hall stores")]
+    lines = ([r["item_model"], r["asked"], r["orders"], r["opportunities"], r["converted"], r["available"]] for r in rows)
+    return table_response(name=f"handset-demand-{date_from.isoformat()}-{date_to.isoformat()}", header=header, rows=lines, fmt="csv")
 
 
 urlpatterns = [

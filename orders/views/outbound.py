@@ -3,21 +3,21 @@
 Views parse, call one service or selector, and render. A refused action (the opportunity is closed)
 comes back as a message on the opportunity's page; bad input re-renders the form with its errors (422).
 """
-import csv
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from servicedesk import notices as staff_notices
+from servicedesk.exports import table_response
 from servicedesk.fsm import TransitionRefused
 from servicedesk.pages import page_number, put_errors_on, require
 
@@ -263,37 +263,9 @@ def opportunity_search(request):
     return render(request, "orders/outbound_search.html", context)
 
 
-class _Echo:
-    """csv.writer writes into this and gets the line back, so each row can be streamed."""
-
-    def write(self, value):
-        return value
-
-
-def _cell(value) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet; customer names come from outside.
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def _when(value) -> str:
+    # To the minute, as the pages show it (the shared export would add seconds).
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def _stream_csv(name: str, header: list[str], rows):
-    """Stream rows as CSV (UTF-8 with a BOM, so a spreadsheet reads the Chinese names) in the request's language."""
-    writer = csv.writer(_Echo())
-    language = translation.get_language()
-
-    def lines():
-        with translation.override(language):
-            yield "\ufeff" + writer.writerow(header)
-            for row in rows():
-                yield writer.writerow([_cell(value) for value in row])
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}-{timezone.localtime():%Y%m%d-%H%M}.csv"'
-    return response
 
 
 @login_required
@@ -313,7 +285,7 @@ def opportunity_export(request):
                 (op.assigned_to.get_full_name() or op.assigned_to.username) if op.assigned_to else "", _when(op.created_at), op.lost_reason,
             ]
 
-    return _stream_csv("opportunities", header, rows)
+    return table_response(name="opportunities", header=header, rows=rows(), fmt="csv")
 
 
 @login_required
@@ -331,7 +303,7 @@ def opportunity_follow_up(request):
                 _when(op.callback_at), (op.assigned_to.get_full_name() or op.assigned_to.username) if op.assigned_to else "", op.pk,
             ]
 
-    return _stream_csv("follow-up-high-intent", header, rows)
+    return table_response(name="follow-up-high-intent", header=header, rows=rows(), fmt="csv")
 
 
 urlpatterns = [

@@ -1,12 +1,11 @@
 """The number pool: the list with its filters, adding, editing and removing numbers, bulk import and export."""
 import csv
-import tempfile
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from servicedesk.exports import export_format, safe_text, table_response
 from servicedesk.pages import is_htmx, page_number, put_errors_on, require
 
 from .. import pool_imports, selectors, services
@@ -126,25 +126,13 @@ def pool_remove(request, pool_number_id: int):
 
 # --- export ------------------------------------------------------------------------
 
-def _cell(value) -> str:
+def _text(value):
+    """Every cell as the text the page shows (the XLSX too, so the first four columns import again as typed)."""
     if value is None:
-        return ""
+        return None
     if hasattr(value, "tzinfo"):
         return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S")
-    text = str(value)
-    # A note starting with "=" would run as a formula in Excel.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def _export_rows(numbers):
-    yield EXPORT_COLUMNS
-    for row in numbers.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000):
-        yield [_cell(value) for value in row]
-
-
-class _Echo:
-    def write(self, value):
-        return value
+    return str(value)
 
 
 @login_required
@@ -153,32 +141,9 @@ def pool_export(request):
     """The filtered list as CSV, streamed row by row, or as XLSX written to a temporary file: never all in memory."""
     require(request, "orders.view_poolnumber")
     numbers = selectors.pool_numbers(**PoolFilterForm(request.GET).filters()).select_related(None)
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    if request.GET.get("format") == "xlsx":
-        from openpyxl import Workbook
-
-        workbook = Workbook(write_only=True)
-        sheet = workbook.create_sheet(_("Number pool")[:31])
-        for row in _export_rows(numbers):
-            sheet.append(row)
-        spool = tempfile.TemporaryFile()
-        workbook.save(spool)
-        spool.seek(0)
-        return FileResponse(
-            spool, as_attachment=True, filename=f"number-pool-{stamp}.xlsx",
-            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    writer = csv.writer(_Echo())
-    # The BOM lets Excel on Chinese Windows open UTF-8 as such.
-    lines = (writer.writerow(row) for row in _export_rows(numbers))
-    response = StreamingHttpResponse(_with_bom(lines), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="number-pool-{stamp}.csv"'
-    return response
-
-
-def _with_bom(lines):
-    yield "\ufeff"
-    yield from lines
+    rows = ([_text(value) for value in row] for row in numbers.values_list(*EXPORT_FIELDS).iterator(chunk_size=2000))
+    fmt = export_format(request.GET) or "csv"
+    return table_response(name="number-pool", header=EXPORT_COLUMNS, rows=rows, fmt=fmt, sheet=_("Number pool"))
 
 
 # --- bulk import -------------------------------------------------------------------
@@ -250,7 +215,7 @@ def pool_import_errors(request, import_id: int):
     writer = csv.writer(response)
     writer.writerow([_("row"), _("number"), _("problem")])
     for row, number, message in number_import.errors:
-        writer.writerow([row, _cell(number), _cell(message)])
+        writer.writerow([row, safe_text(str(number)), safe_text(str(message))])
     return response
 
 

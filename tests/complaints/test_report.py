@@ -61,7 +61,7 @@ def test_the_report_page_and_csv_for_a_manager_and_refusal_for_an_agent(client, 
     client.force_login(make_user("manager"))
     page = client.get("/complaints/report/", {"month": "2026-10"})
     assert page.status_code == 200 and "No signal" in page.content.decode()
-    csv_body = client.get("/complaints/report/", {"month": "2026-10", "format": "csv"}).content.decode("utf-8-sig")
+    csv_body = client.get("/complaints/report/", {"month": "2026-10", "format": "csv"}).getvalue().decode("utf-8-sig")
     assert "No signal,1," in csv_body
     bad = client.get("/complaints/report/", {"month": "October"}, follow=True)
     assert bad.status_code == 200 and "YYYY-MM" in bad.content.decode()
