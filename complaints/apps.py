@@ -7,6 +7,7 @@ class ComplaintsConfig(AppConfig):
     verbose_name = _("Complaints")
 
     def ready(self):
+        from . import selfservice  # noqa: F401  (registers the self-service halls' complaints, filing, rating and API)
         from servicedesk.roles import Role, grant
 
         see = ("complaints.view_complaint", "complaints.view_complaintcategory", "complaints.view_workorder", "complaints.view_callback")
@@ -27,7 +28,10 @@ class ComplaintsConfig(AppConfig):
         grant(Role.COMPLAINT_HANDLER, "complaints.view_alert", "complaints.change_alert")
 
         # Each part registers its hooks (customer-screen panel and timeline, ...) from its services module.
+        from . import sms_commands  # the SMS hall's COMPLAINT and SCORE commands
         from .services import callbacks, early_warning, intake, work
 
-        for part in (intake, work, callbacks, early_warning):
+        for part in (intake, work, callbacks, early_warning, sms_commands):
             part.register()
+        from servicedesk.webhooks import publish_status_changes
+        publish_status_changes("complaints.Complaint", "complaint", refs=("external_id", "customer_id"))

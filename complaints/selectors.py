@@ -53,7 +53,7 @@ def complaint_timeline_entries(customer, user, limit: int):
             at=t.at, kind="complaint",
             title=_("Complaint #%(id)s %(category)s: %(state)s") % {
                 "id": t.complaint_id, "category": t.complaint.category.name, "state": labels.get(t.to_state, t.to_state)},
-            detail=t.reason, actor=(t.by.get_full_name() or t.by.username) if t.by else _("system"),
+            detail=t.reason, channel=t.complaint.get_channel_display(), actor=(t.by.get_full_name() or t.by.username) if t.by else _("system"),
             url=_reverse("complaints:detail", args=[t.complaint_id]), badge=_pgettext("timeline badge", "Complaint"),
         )
         for t in transitions

@@ -7,6 +7,7 @@ class DeliveryConfig(AppConfig):
     verbose_name = _("Delivery")
 
     def ready(self):
+        from . import selfservice  # noqa: F401  (registers the self-service halls' deliveries and appointment change)
         from servicedesk.roles import Role, grant
 
         see = ("delivery.view_shipment", "delivery.view_warehouse", "delivery.view_sku", "delivery.view_stocklevel",
@@ -28,7 +29,10 @@ class DeliveryConfig(AppConfig):
 
         # Each part of the app registers its hooks (orders' acceptance/release, customer-screen
         # panels and timeline, SMS notices) from its services module.
+        from . import sms_commands  # the SMS hall's SHIP, CONFIRM and CHANGE commands
         from .services import money, notices, shipments, stock
 
-        for part in (stock, shipments, notices, money):
+        for part in (stock, shipments, notices, money, sms_commands):
             part.register()
+        from servicedesk.webhooks import publish_status_changes
+        publish_status_changes("delivery.Shipment", "shipment", refs=("order_id", "tracking_number"))  # not Transfer, DailyReport

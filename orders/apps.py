@@ -7,10 +7,11 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self):
-        from servicedesk import registry
+        from . import selfservice  # noqa: F401  (registers the self-service halls' orders section and API)
+        from servicedesk import registry, webhooks
         from servicedesk.roles import Role, grant
 
-        from . import handlers, selectors  # noqa: F401  (registers the provisioning handler)
+        from . import handlers, selectors, sms_commands  # noqa: F401  (registers the provisioning handler)
 
         view = ("orders.view_order", "orders.view_product", "orders.view_productcategory", "orders.view_poolnumber", "orders.view_opportunity")
         for role in Role:
@@ -32,3 +33,5 @@ class OrdersConfig(AppConfig):
         registry.register_panel(selectors.open_orders_panel)
         registry.register_timeline_source(selectors.order_timeline_entries)
         registry.register_customer_action(selectors.sale_customer_action)
+        sms_commands.register()  # the SMS hall's ORDER command
+        webhooks.publish_status_changes("orders.Order", "order", refs=("external_id", "customer_id"))

@@ -46,6 +46,7 @@ def order_timeline_entries(customer, user, limit: int) -> list[TimelineEntry]:
             kind="order",
             title=_("Order #%(id)s %(product)s: %(state)s") % {"id": t.order_id, "product": t.order.product.name, "state": labels.get(t.to_state, t.to_state)},
             detail=t.reason,
+            channel=t.order.get_channel_display(),
             actor=(t.by.get_full_name() or t.by.username) if t.by else _("system"),
             url=reverse("orders:detail", args=[t.order_id]),
             badge=pgettext("timeline badge", "Order"),

@@ -1,10 +1,14 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
+from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from . import outbox
+from . import outbox, webhooks
 from .masking import mask_id_number
-from .models import Contact, Customer, Department, OutboxMessage, Script, ServiceArea, Subscription, TariffPlan, Team, User
+from .models import Contact, Customer, Department, OutboxMessage, Script, ServiceArea, Subscription, TariffPlan, Team, User, WebhookSubscription
 
 
 @admin.register(User)
@@ -63,11 +67,26 @@ class ScriptAdmin(admin.ModelAdmin):
     search_fields = ("title", "keywords", "body")
 
 
+class WebhookSubscriptionFilter(admin.SimpleListFilter):
+    """The messages of one webhook subscription (their keys start ``webhook:<id>:``)."""
+
+    title = _("webhook subscription")
+    parameter_name = "webhook"
+
+    def lookups(self, request, model_admin):
+        return [(str(s.pk), s.name) for s in WebhookSubscription.objects.order_by("name", "id")]
+
+    def queryset(self, request, queryset):
+        if self.value() and self.value().isdigit():
+            return queryset.filter(kind="webhook", key__startswith=f"webhook:{self.value()}:")
+        return queryset
+
+
 @admin.register(OutboxMessage)
 class OutboxAdmin(admin.ModelAdmin):
-    list_display = ("id", "kind", "key", "status", "attempts", "next_attempt_at", "sent_at")
-    list_filter = ("status", "kind")
-    search_fields = ("=key",)
+    list_display = ("id", "kind", "key", "stream", "status", "attempts", "next_attempt_at", "sent_at")
+    list_filter = ("status", "kind", WebhookSubscriptionFilter)
+    search_fields = ("=key", "=stream")
     readonly_fields = [f.name for f in OutboxMessage._meta.fields]
     actions = ["retry"]
 
@@ -75,6 +94,51 @@ class OutboxAdmin(admin.ModelAdmin):
     def retry(self, request, queryset):
         for message in queryset.filter(status=OutboxMessage.Status.FAILED):
             outbox.outbox_retry(message_id=message.pk)
+        self.message_user(request, _("Queued again."), messages.SUCCESS)
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Integrating systems' subscriptions, with how their deliveries stand; the counts link to the messages."""
+
+    list_display = ("name", "client", "url", "active", "delivered", "pending", "failing")
+    list_filter = ("active",)
+    search_fields = ("name", "url", "client__username")
+    raw_id_fields = ("client",)
+    readonly_fields = ("created_at",)
+    actions = ["retry_failing"]
+
+    def _counts(self, subscription) -> dict:
+        if not hasattr(subscription, "_delivery_counts"):
+            by_status = dict(
+                webhooks.webhook_deliveries(subscription_id=subscription.pk).order_by().values_list("status").annotate(n=Count("id"))
+            )
+            subscription._delivery_counts = by_status
+        return subscription._delivery_counts
+
+    def _link(self, subscription, statuses: list[str]):
+        count = sum(self._counts(subscription).get(s, 0) for s in statuses)
+        url = reverse("admin:servicedesk_outboxmessage_changelist") + f"?webhook={subscription.pk}&status__in={','.join(statuses)}"
+        return format_html('<a href="{}">{}</a>', url, count)
+
+    @admin.display(description=pgettext_lazy("webhook deliveries", "delivered"))
+    def delivered(self, subscription):
+        return self._link(subscription, [OutboxMessage.Status.SENT])
+
+    @admin.display(description=_("pending"))
+    def pending(self, subscription):
+        return self._link(subscription, [OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING])
+
+    @admin.display(description=_("failing"))
+    def failing(self, subscription):
+        return self._link(subscription, [OutboxMessage.Status.FAILED])
+
+    @admin.action(description=_("Send the failed deliveries of the selected subscriptions again"))
+    def retry_failing(self, request, queryset):
+        for subscription in queryset:
+            failed = webhooks.webhook_deliveries(subscription_id=subscription.pk).filter(status=OutboxMessage.Status.FAILED)
+            for message_id in failed.order_by("id").values_list("id", flat=True):
+                outbox.outbox_retry(message_id=message_id)
         self.message_user(request, _("Queued again."), messages.SUCCESS)
 
 

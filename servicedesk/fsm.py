@@ -4,7 +4,8 @@ A service locks the row, calls ``run_transition``, and schedules side effects
 on commit. ``run_transition`` refuses what the machine does not allow with
 ``TransitionRefused`` (HTTP 409 naming the allowed next states), checks the
 transition's permission for the acting user, saves, and appends a record to
-the app's transition log (a subclass of ``TransitionRecord``).
+the app's transition log (a subclass of ``TransitionRecord``), and publishes the change
+to webhook subscribers when the model's app registered it (``servicedesk.webhooks``).
 """
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -70,8 +71,12 @@ def run_transition(
         )
     method(**(args or {}))
     instance.save()
-    log_model.objects.create(
+    record = log_model.objects.create(
         **{log_fk: instance}, from_state=before, to_state=getattr(instance, field), transition=name, by=by, reason=(reason or "")[:500],
         **({"at": at} if at is not None else {}),
     )
+    # Imported here: this module is loaded while the apps' models are (TransitionRecord).
+    from . import webhooks
+
+    webhooks.status_changed(instance=instance, record=record, transition=name)
     return instance

@@ -238,6 +238,7 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["-started_at", "-id"]
+        permissions = [("view_channel_live", _("Can watch contacts per channel per hour"))]
         indexes = [
             models.Index(fields=["customer", "-started_at"], name="contact_customer_time_idx"),
             models.Index(fields=["service_number", "-started_at"], name="contact_number_time_idx"),

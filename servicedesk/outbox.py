@@ -11,6 +11,13 @@ A handler is registered per ``kind`` and receives ``(payload, key=...)``;
 it passes the key on to the outside system as its idempotency key. It raises
 ``TransientDeliveryError`` for failures worth retrying (timeouts, 5xx), and
 anything else for permanent failures.
+
+Messages that name a ``stream`` (a webhook subscriber's events about one object)
+leave in id order: one is claimed only when no earlier message of its stream is
+still pending or sending, and when one finishes (sent or failed) the next of its
+stream is dispatched. The order is the order the rows were written in, which is
+the order of the changes because the services lock the changed row. Messages
+without a stream are not affected.
 """
 import logging
 from collections.abc import Callable
@@ -18,7 +25,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -50,11 +57,13 @@ def backoff_seconds(attempts: int) -> int:
     return min(settings.OUTBOX_BACKOFF_CAP_SECONDS, base * 2 ** max(attempts - 1, 0))
 
 
-def outbox_enqueue(*, kind: str, key: str, payload: dict) -> OutboxMessage:
-    """Record work to send; call inside the transaction of the change that causes it."""
+def outbox_enqueue(*, kind: str, key: str, payload: dict, stream: str = "") -> OutboxMessage:
+    """Record work to send; call inside the transaction of the change that causes it.
+
+    Messages of one ``stream`` are sent one after the other, in the order they were enqueued."""
     if kind not in _handlers:
         raise UnknownOutboxKind(kind)
-    message, created = OutboxMessage.objects.get_or_create(key=key, defaults={"kind": kind, "payload": payload})
+    message, created = OutboxMessage.objects.get_or_create(key=key, defaults={"kind": kind, "payload": payload, "stream": stream})
     if created:
         transaction.on_commit(lambda: _dispatch(message.pk))
     return message
@@ -69,16 +78,31 @@ def _dispatch(message_id: int) -> None:
         logger.warning("outbox: could not enqueue message %s (%s); it will be re-driven", message_id, exc.__class__.__name__)
 
 
+_OPEN = [OutboxMessage.Status.PENDING, OutboxMessage.Status.SENDING]
+
+
+def _earlier_in_stream(*extra: Q) -> Exists:
+    """An earlier message of the outer row's stream that is still open. Spelled with the
+    partial index's own predicate (open, non-empty stream) so that it is an index probe
+    on ``outbox_stream_open_idx``; a row without a stream never has one."""
+    return Exists(
+        OutboxMessage.objects.filter(*extra, status__in=_OPEN, stream=OuterRef("stream"), id__lt=OuterRef("id")).exclude(stream="")
+    )
+
+
 def outbox_deliver(*, message_id: int) -> str | None:
-    """Claim one due message and send it. Returns the new status, or None if it was not ours to send."""
+    """Claim one due message and send it. Returns the new status, or None if it was not ours to send
+    (already claimed, not due, or waiting behind an earlier message of its stream)."""
     now = timezone.now()
-    claimed = OutboxMessage.objects.filter(
-        pk=message_id, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now
-    ).update(status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    claimed = (
+        OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+        .filter(~_earlier_in_stream())
+        .update(status=OutboxMessage.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    )
     if not claimed:
         return None
     message = OutboxMessage.objects.get(pk=message_id)
-    claim = {"pk": message.pk, "status": OutboxMessage.Status.SENDING, "claimed_at": now}
+    claim = {"pk": message.pk, "status": OutboxMessage.Status.SENDING, "claimed_at": now, "stream": message.stream}
     handler = _handlers.get(message.kind)
     try:
         if handler is None:
@@ -102,24 +126,46 @@ def outbox_deliver(*, message_id: int) -> str | None:
 def _finish(claim: dict, status: str, *, error: str = "", result: dict | None = None) -> str:
     """Record the outcome only while the claim is still ours: a worker whose claim timed out
     and was taken over must not overwrite what the new owner records."""
-    OutboxMessage.objects.filter(**claim).update(
+    recorded = OutboxMessage.objects.filter(**claim).update(
         status=status,
         last_error=error[:2000],
         result=result,
         sent_at=timezone.now() if status == OutboxMessage.Status.SENT else None,
     )
+    if recorded and claim["stream"]:
+        _dispatch_next_in_stream(claim["stream"])
     return status
 
 
+def _dispatch_next_in_stream(stream: str) -> None:
+    """The message that waited behind the one just finished may go now."""
+    next_id = (
+        OutboxMessage.objects.filter(stream=stream, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=timezone.now())
+        .exclude(stream="")
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    if next_id is not None:
+        _dispatch(next_id)
+
+
 def outbox_due_ids(*, limit: int = 500) -> list[int]:
-    """Release claims of workers that died, then list what is due, oldest first."""
+    """Release claims of workers that died, then list what is due, oldest first.
+
+    Left out: stream messages waiting behind one that is being sent or backing off, which
+    cannot go before it finishes (and would otherwise fill the list while a subscriber is
+    down). Kept: those behind a message that is itself due, in id order, so one pass of
+    ``outbox_redrive`` drains a stream after an outage."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.OUTBOX_CLAIM_TIMEOUT_SECONDS)
     OutboxMessage.objects.filter(status=OutboxMessage.Status.SENDING, claimed_at__lt=stale).update(
         status=OutboxMessage.Status.PENDING, claimed_at=None
     )
+    blocked = _earlier_in_stream(Q(status=OutboxMessage.Status.SENDING) | Q(next_attempt_at__gt=now))
     return list(
         OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+        .filter(~blocked)
         .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:limit]
     )

@@ -56,6 +56,8 @@ for _role in Role:
     if _role != Role.API_CLIENT:
         grant(_role, *_CUSTOMER_READ)
 grant(Role.API_CLIENT, *_CUSTOMER_READ, "servicedesk.add_contact")
+# The SMS gateway hands inbound SMS to the SMS hall (servicedesk.sms_hall) as an API client.
+grant(Role.API_CLIENT, "servicedesk.add_inboundsms")
 for _role in (Role.AGENT, Role.OUTBOUND, Role.BACK_OFFICE, Role.COMPLAINT_HANDLER, Role.DELIVERY_CLERK, Role.ADMIN):
     grant(_role, "servicedesk.add_contact")
 # Who needs the whole ID number: identity is checked at acceptance and at the door.
@@ -70,6 +72,9 @@ grant(Role.MANAGER, "servicedesk.change_script", "servicedesk.add_script")
 for _role in (Role.AGENT, Role.DELIVERY_CLERK, Role.BACK_OFFICE, Role.MANAGER, Role.ADMIN):
     grant(_role, "servicedesk.view_smsmessage")
 grant(Role.ADMIN, "servicedesk.change_smstemplate")
+# The duty manager watches contacts per channel per hour.
+for _role in (Role.MANAGER, Role.ADMIN):
+    grant(_role, "servicedesk.view_channel_live")
 
 
 def sync_role_groups(**kwargs) -> None:

@@ -7,6 +7,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import webhooks
 from .models import Channel, Contact, ContactLink, Customer, Outcome, Subscription
 from .phones import normalize_service_number
 from .selectors import customers_visible_to
@@ -56,6 +57,7 @@ def contact_record(
     )
     contact.full_clean()
     contact.save()
+    webhooks.contact_created(contact)
     return contact
 
 

@@ -143,6 +143,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two choice sets share the field name "outcome": a contact's and an inbound SMS's.
+    "ENUM_NAME_OVERRIDES": {
+        "ContactOutcomeEnum": "servicedesk.models.Outcome",
+        "InboundSmsOutcomeEnum": "servicedesk.models.InboundSms.Outcome",
+    },
 }
 
 # --- Celery ----------------------------------------------------------------
@@ -211,6 +216,9 @@ SMS_GATEWAY_TIMEOUT_SECONDS = env.float("SMS_GATEWAY_TIMEOUT_SECONDS", default=1
 SMS_DEFAULT_LANGUAGE = env("SMS_DEFAULT_LANGUAGE", default="zh-hans")  # and the fallback when a template lacks a language
 SMS_HOTLINE = env("SMS_HOTLINE", default="10010")  # the support line notices tell customers to call
 
+# --- Webhooks to integrating systems (servicedesk.webhooks) -------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)  # per POST; a slow subscriber then retries later
+
 CELERY_BEAT_SCHEDULE["delivery-daily-reports-compile"] = {"task": "delivery.tasks.daily_reports_compile", "schedule": timedelta(minutes=15)}
 CELERY_BEAT_SCHEDULE["complaints-early-warning-scan"] = {
     "task": "complaints.tasks_warning.early_warning_scan", "schedule": timedelta(minutes=1), "options": {"expires": 55},
@@ -224,3 +232,17 @@ CELERY_BEAT_SCHEDULE["kpi-rollups-update"] = {
     "task": "kpi.tasks.rollups_update", "schedule": timedelta(minutes=env.int("KPI_UPDATE_MINUTES", default=5)), "options": {"expires": 240},
 }
 CELERY_BEAT_SCHEDULE["kpi-ratings-monthly"] = {"task": "kpi.tasks.ratings_monthly", "schedule": crontab(minute=30, hour=2, day_of_month=1)}
+
+# --- Web self-service hall: one-time SMS codes (servicedesk.otp) and the signed-in session ----
+OTP_TTL_SECONDS = env.int("OTP_TTL_SECONDS", default=300)  # a code expires after this long
+OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)  # wrong tries per code
+OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=60)  # at most one code per number in this long
+OTP_PER_NUMBER_PER_HOUR = env.int("OTP_PER_NUMBER_PER_HOUR", default=5)
+OTP_PER_IP_PER_HOUR = env.int("OTP_PER_IP_PER_HOUR", default=20)
+# Behind a reverse proxy every request comes from the proxy: name the header it sets (e.g. HTTP_X_FORWARDED_FOR;
+# its last address is the one the proxy saw). Empty: REMOTE_ADDR.
+OTP_CLIENT_IP_HEADER = env("OTP_CLIENT_IP_HEADER", default="")
+SELF_SERVICE_SESSION_SECONDS = env.int("SELF_SERVICE_SESSION_SECONDS", default=1800)  # a verified number stays signed in
+# The hall's own system account: it takes web-hall complaints (their first-ask owner), records callback scores
+# and appointment changes; created on demand with only the permissions the hall's actions need, no password.
+SELF_SERVICE_USERNAME = env("SELF_SERVICE_USERNAME", default="selfservice")

@@ -205,12 +205,20 @@ def may_see_full_numbers(user) -> bool:
     return user.has_perm("servicedesk.add_contact")
 
 
+# Texts that carry a secret for the customer alone (a sign-in code): no member of staff reads it.
+SECRET_TEMPLATES = {"selfservice_code"}
+_CODE = re.compile(r"\d{4,8}")
+
+
 def sms_for_display(message: SmsMessage, user) -> dict:
     full = may_see_full_numbers(user)
+    body = message.body if full else scrub(message.body)
+    if message.template in SECRET_TEMPLATES:
+        body = _CODE.sub(lambda m: "*" * len(m.group()), body)
     return {
         "message": message,
         "to_number": message.to_number if full else mask_phone(message.to_number),
-        "body": message.body if full else scrub(message.body),
+        "body": body,
     }
 
 

@@ -4,13 +4,14 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import apis, views
+from . import apis, apis_selfservice, apis_sms_hall, apis_webhooks, views, views_channels, views_inbox
 
 router = DefaultRouter()
 router.register("customers", apis.CustomerViewSet, basename="customer")
 router.register("subscriptions", apis.SubscriptionViewSet, basename="subscription")
 router.register("contacts", apis.ContactViewSet, basename="contact")
 router.register("scripts", apis.ScriptViewSet, basename="script")
+router.register("webhooks", apis_webhooks.WebhookSubscriptionViewSet, basename="webhook")
 
 console_patterns = [
     path("", views.home, name="home"),
@@ -20,6 +21,9 @@ console_patterns = [
     path("scripts/", views.script_search, name="scripts"),
     path("notices/", views.notices, name="notices"),
     path("notices/read/", views.notices_read, name="notices_read"),
+    path("channels/live/", views_channels.channels_live, name="channels_live"),
+    path("inbox/", views_inbox.inbox, name="inbox"),
+    path("inbox/<int:contact_id>/done/", views_inbox.inbox_done, name="inbox_done"),
 ]
 
 urlpatterns = [
@@ -27,6 +31,7 @@ urlpatterns = [
     path("", include("orders.urls")),
     path("", include("delivery.urls")),
     path("", include(("servicedesk.views_sms", "sms"))),
+    path("self/", include(("servicedesk.views_selfservice", "selfservice"))),
     path("", include("delivery.api_urls")),
     path("", include("complaints.urls")),
     path("", include("complaints.api_urls")),
@@ -37,6 +42,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("api/v1/self-service/", include(apis_selfservice.selfservice_urls())),
+    path("api/v1/sms/inbound/", apis_sms_hall.SmsInboundView.as_view(), name="sms-inbound"),
     path("api/v1/", include(router.urls)),
     path("", include("orders.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

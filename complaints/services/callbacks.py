@@ -21,7 +21,8 @@ MAX_NOTES = 500
 
 
 def _require(by) -> None:
-    if by is None or not by.has_perm("complaints.callback_complaint"):
+    """``None`` is the platform recording the customer's own answer (an SMS reply), which may."""
+    if by is not None and not by.has_perm("complaints.callback_complaint"):
         raise PermissionDenied(_("Your role may not make callbacks."))
 
 
