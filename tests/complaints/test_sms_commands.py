@@ -82,7 +82,7 @@ def test_a_customer_without_complaints_is_told_so(customer):
     # when
     inbound = receive("TS")
     # then
-    assert inbound.reply == "You have no complaints with us."
+    assert inbound.reply in ("You have no complaints with us.", "您没有投诉记录。")  # in the language the customer wrote in
 
 
 def test_a_malformed_complaint_command_gets_the_syntax(customer):
@@ -126,7 +126,7 @@ def test_a_low_score_reopens_the_complaint_and_waits_for_an_agent(customer, text
     complaint.refresh_from_db()
     assert complaint.status == ComplaintStatus.IN_PROGRESS and complaint.reopen_count == 1
     assert WorkOrder.objects.filter(complaint=complaint, status=WorkOrder.Status.OPEN).exists()
-    assert "reopened" in inbound.reply
+    assert "reopened" in inbound.reply or "重新受理" in inbound.reply
     assert inbound.contact.awaiting_agent is True
     assert linked(inbound) == complaint
 
@@ -150,7 +150,7 @@ def test_without_a_due_callback_the_customer_is_told_so(customer):
     # when
     inbound = receive("5")
     # then
-    assert "none of your complaints is waiting for a score" in inbound.reply
+    assert "none of your complaints is waiting for a score" in inbound.reply or "没有待评价的投诉" in inbound.reply
     theirs.refresh_from_db()
     assert theirs.status == Callback.Status.DUE
 
@@ -163,7 +163,7 @@ def test_a_score_outside_1_to_5_gets_the_syntax(customer, text):
     inbound = receive(text)
     # then
     assert inbound.outcome == InboundSms.Outcome.MALFORMED
-    assert "score from 1" in inbound.reply
+    assert "score from 1" in inbound.reply or "1（非常不满意）至5" in inbound.reply
     callback.refresh_from_db()
     assert callback.status == Callback.Status.DUE
 

@@ -47,7 +47,7 @@ def test_order_with_a_number_answers_about_that_order(customer, text):
     # when
     inbound = receive(text.format(id=wanted.pk))
     # then
-    assert f"#{wanted.pk}" in inbound.reply and "Broadband 300M" in inbound.reply
+    assert (f"#{wanted.pk}" in inbound.reply or f"订单{wanted.pk}" in inbound.reply) and "Broadband 300M" in inbound.reply
 
 
 def test_another_customers_order_is_not_found_and_nothing_of_it_is_told(customer):
@@ -74,7 +74,7 @@ def test_a_malformed_order_command_gets_the_syntax(customer, text):
     inbound = receive(text)
     # then
     assert inbound.outcome == InboundSms.Outcome.MALFORMED
-    assert "ORDER 1234" in inbound.reply
+    assert "ORDER 1234" in inbound.reply or "订单1234" in inbound.reply
 
 
 @pytest.mark.parametrize("text, language", [("ORDER", "en"), ("订单", "zh-hans"), ("DD", "zh-hans")])

@@ -117,7 +117,7 @@ def test_an_unknown_sender_gets_a_helpful_reply_in_their_language_and_no_contact
     assert inbound.outcome == UNKNOWN
     assert inbound.customer is None and inbound.contact is None
     assert inbound.language == language
-    assert "not registered" in inbound.reply and "10010" in inbound.reply
+    assert ("not registered" in inbound.reply or "未在我司登记" in inbound.reply) and "10010" in inbound.reply
     message = reply_sms(inbound)
     assert message.to_number == "13900001111"
     assert message.body.startswith(greeting)
@@ -180,7 +180,7 @@ def test_an_empty_sms_gets_the_help_hint(sender):
     inbound = receive("  ", sender.service_number)
     # then
     assert inbound.outcome == MALFORMED
-    assert "HELP" in inbound.reply
+    assert "HELP" in inbound.reply or "帮助" in inbound.reply
     assert inbound.contact.reason == "(empty SMS)"
 
 
