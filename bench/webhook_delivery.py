@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings")
 
 SUBSCRIPTION_PREFIX = "bench-webhooks-"
+CELERY_LOG = "/tmp/webhook_delivery_celery.log"
 
 
 def parse_args():
@@ -267,7 +268,7 @@ def start_celery(args) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "servicedesk", "worker", "--pool", "prefork", "-c", str(args.workers),
          "--loglevel", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(CELERY_LOG, "w"),  # noqa: SIM115 (the worker's, for its life)
     )
 
 
@@ -343,7 +344,7 @@ def main():
             worker = start_celery(args)
             while outstanding(subscription_ids):
                 time.sleep(0.05)
-            print(f"Worker start to last delivery (boot included): {time.perf_counter() - started:.1f} s.")
+            print(f"Worker start to last delivery (boot included): {time.perf_counter() - started:.1f} s. Worker log: {CELERY_LOG}.")
         else:
             fan_out = broker.put if args.mode == "threads" else (lambda message_id: None)
             with mock.patch.object(tasks.outbox_deliver, "delay", side_effect=fan_out):
