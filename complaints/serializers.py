@@ -8,14 +8,13 @@ Personal data: the service number and any ID or phone number written into the
 description or notes are masked unless the caller's role works complaints or calls
 customers back (``complaints.work_complaint`` / ``complaints.callback_complaint``).
 """
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from servicedesk.api.fields import ServiceNumberField
 from servicedesk.masking import mask_phone, scrub
 from servicedesk.models import Channel, Customer, Department
-from servicedesk.phones import normalize_service_number
 from servicedesk.selectors import customers_visible_to
 
 from .models import (
@@ -38,15 +37,6 @@ def _values(choices) -> str:
 def sees_personal_data(user) -> bool:
     """Those who work the complaint or call the customer back need the whole number."""
     return user.has_perm("complaints.work_complaint") or user.has_perm("complaints.callback_complaint")
-
-
-def _service_number(value: str) -> str:
-    if not value:
-        return value
-    try:
-        return normalize_service_number(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from exc
 
 
 class ComplaintSerializer(serializers.ModelSerializer):
@@ -106,8 +96,8 @@ class ComplaintCreateSerializer(serializers.Serializer):
     )
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.NORMAL)
     description = serializers.CharField(max_length=4000)
-    service_number = serializers.CharField(required=False, allow_blank=True, max_length=20, default="",
-                                           help_text=_("The customer's line the complaint concerns."))
+    service_number = ServiceNumberField(required=False, allow_blank=True, default="",
+                                        help_text=_("The customer's line the complaint concerns."))
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.WEB_HALL)
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=100, default="",
                                         help_text=_("Your own reference, unique per client."))
@@ -118,9 +108,6 @@ class ComplaintCreateSerializer(serializers.Serializer):
         if request is not None:
             # A customer the caller may not see does not exist for them.
             self.fields["customer"].queryset = customers_visible_to(request.user)
-
-    def validate_service_number(self, value):
-        return _service_number(value)
 
     def validate_external_id(self, value):
         return value.strip()

@@ -5,14 +5,13 @@ listed in the field description, not as OpenAPI enum components: every app has a
 ``status`` field, and same-named enums with different values make the schema
 generator warn.
 """
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from servicedesk.api.fields import ServiceNumberField
 from servicedesk.masking import mask_address
 from servicedesk.models import Channel, Customer, VipTier
-from servicedesk.phones import normalize_service_number
 from servicedesk.selectors import customers_visible_to
 
 from .models import Flow, Intent, Opportunity, Order, OrderStatus, OrderTransition, Product
@@ -57,15 +56,6 @@ class OrderSerializer(serializers.ModelSerializer):
         return mask_address(order.delivery_address)
 
 
-def _service_number(value: str) -> str:
-    if not value:
-        return value
-    try:
-        return normalize_service_number(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from exc
-
-
 class OrderCreateSerializer(serializers.Serializer):
     """A sale. The product's category decides the flow; a deferred product becomes a callback."""
 
@@ -73,12 +63,12 @@ class OrderCreateSerializer(serializers.Serializer):
     product = serializers.SlugRelatedField(
         slug_field="code", queryset=Product.objects.select_related("category"), help_text=_("Product code from the catalogue.")
     )
-    service_number = serializers.CharField(
-        required=False, allow_blank=True, max_length=20, default="",
+    service_number = ServiceNumberField(
+        required=False, allow_blank=True, default="",
         help_text=_("Direct flow: the customer's existing line the order changes."),
     )
-    pool_number = serializers.CharField(
-        required=False, allow_blank=True, max_length=20, default="",
+    pool_number = ServiceNumberField(
+        required=False, allow_blank=True, default="",
         help_text=_("A free number from the pool, for products that need a new number; it is reserved for the order."),
     )
     delivery_address = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
@@ -99,11 +89,6 @@ class OrderCreateSerializer(serializers.Serializer):
             # A customer the caller may not see does not exist for them.
             self.fields["customer"].queryset = customers_visible_to(request.user)
 
-    def validate_service_number(self, value):
-        return _service_number(value)
-
-    def validate_pool_number(self, value):
-        return _service_number(value)
 
 
 class OrderCancelSerializer(serializers.Serializer):

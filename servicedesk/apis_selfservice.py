@@ -14,7 +14,6 @@ its channel, ``ivr`` or ``app_hall`` (query string for reads, body for writes):
 
 ``selfservice_urls()`` is read when the URLconf loads, after every app has registered.
 """
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -33,11 +32,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selfservice
+from .api.fields import ServiceNumberField
 from .api.idempotency import idempotent
-from .models import Customer, Outcome, Subscription
-from .phones import normalize_service_number
+from .models import Customer, Subscription
 from .roles import Role
-from .serializers import ContactSerializer
+from .serializers import ContactDetailsSerializer, ContactSerializer
 from .services import contact_record
 
 CHANNEL_HELP = gettext_lazy("The self-service channel asking: ivr or app_hall.")
@@ -77,24 +76,11 @@ def channel_field(**kwargs) -> serializers.ChoiceField:
     return ChannelField(**kwargs)
 
 
-def service_number(value: str) -> str:
-    """A serializer's ``validate_<field>``: the national digits, or a 400 naming the field."""
-    if not value:
-        return value
-    try:
-        return normalize_service_number(value)
-    except DjangoValidationError as exc:
-        raise serializers.ValidationError(exc.messages) from exc
-
-
 # --- Serializers (parsing and rendering only) ---------------------------------------------------
 
 class CallerQuerySerializer(serializers.Serializer):
-    number = serializers.CharField(max_length=20, help_text=gettext_lazy("The number the caller called from or keyed in."))
+    number = ServiceNumberField(help_text=gettext_lazy("The number the caller called from or keyed in."))
     channel = channel_field(required=False)
-
-    def validate_number(self, value):
-        return service_number(value)
 
 
 class TariffSerializer(serializers.Serializer):
@@ -164,23 +150,9 @@ class StatusSerializer(serializers.Serializer):
     sections = SectionSerializer(many=True)
 
 
-class SelfServiceContactSerializer(serializers.Serializer):
+class SelfServiceContactSerializer(ContactDetailsSerializer):
     channel = channel_field()
-    number = serializers.CharField(max_length=20, help_text=gettext_lazy("The caller's service number; the customer is found from it."))
-    reason = serializers.CharField(max_length=200)
-    business = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
-    outcome = serializers.ChoiceField(choices=Outcome.choices, default=Outcome.RESOLVED)
-    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    started_at = serializers.DateTimeField(required=False)
-    ended_at = serializers.DateTimeField(required=False)
-
-    def validate_number(self, value):
-        return service_number(value)
-
-    def validate(self, attrs):
-        if attrs.get("started_at") and attrs.get("ended_at") and attrs["ended_at"] < attrs["started_at"]:
-            raise serializers.ValidationError({"ended_at": [_("The end must not be before the start.")]})
-        return attrs
+    number = ServiceNumberField(help_text=gettext_lazy("The caller's service number; the customer is found from it."))
 
 
 # --- Endpoints ---------------------------------------------------------------------------------

@@ -1,11 +1,10 @@
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .api.fields import ServiceNumberField
 from .models import Channel, Contact, Customer, Outcome, Script, Subscription
-from .phones import normalize_service_number
 
 
 class TariffPlanField(serializers.Serializer):
@@ -63,10 +62,9 @@ class ContactSerializer(serializers.ModelSerializer):
         return [link.label for link in contact.links.all()]
 
 
-class ContactCreateSerializer(serializers.Serializer):
-    customer = serializers.IntegerField(required=False, min_value=1, help_text=_("Customer id; optional when service_number is given."))
-    service_number = serializers.CharField(required=False, allow_blank=True, max_length=20)
-    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.HOTLINE)
+class ContactDetailsSerializer(serializers.Serializer):
+    """What a contact records, whoever writes it (an agent's client, a self-service system)."""
+
     reason = serializers.CharField(max_length=200)
     business = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
     outcome = serializers.ChoiceField(choices=Outcome.choices, default=Outcome.RESOLVED)
@@ -74,21 +72,22 @@ class ContactCreateSerializer(serializers.Serializer):
     started_at = serializers.DateTimeField(required=False)
     ended_at = serializers.DateTimeField(required=False)
 
-    def validate_service_number(self, value):
-        if not value:
-            return value
-        try:
-            return normalize_service_number(value)
-        except DjangoValidationError as exc:
-            raise serializers.ValidationError(exc.messages) from exc
-
     def validate(self, attrs):
-        if not attrs.get("customer") and not attrs.get("service_number"):
-            raise serializers.ValidationError({"service_number": [_("Give the customer or the service number.")]})
         # Without a start the contact starts now, so an end in the past is before the start too.
         if attrs.get("ended_at") and attrs["ended_at"] < (attrs.get("started_at") or timezone.now()):
             raise serializers.ValidationError({"ended_at": [_("The end must not be before the start.")]})
         return attrs
+
+
+class ContactCreateSerializer(ContactDetailsSerializer):
+    customer = serializers.IntegerField(required=False, min_value=1, help_text=_("Customer id; optional when service_number is given."))
+    service_number = ServiceNumberField(required=False, allow_blank=True)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.HOTLINE)
+
+    def validate(self, attrs):
+        if not attrs.get("customer") and not attrs.get("service_number"):
+            raise serializers.ValidationError({"service_number": [_("Give the customer or the service number.")]})
+        return super().validate(attrs)
 
 
 class ScriptSerializer(serializers.ModelSerializer):
