@@ -77,10 +77,17 @@ class Source:
 
     def rows(self, first_day: date, last_day: date) -> models.QuerySet:
         """One row per fact anchored on those days, with its day, groups and measures."""
-        start, end = day_bounds(first_day, last_day)
+        return self.rows_on([(first_day, last_day)])
+
+    def rows_on(self, runs: list[tuple[date, date]]) -> models.QuerySet:
+        """The same, on several ranges of days at once (the late changes of one update)."""
+        anchored = Q()
+        for first_day, last_day in runs:
+            start, end = day_bounds(first_day, last_day)
+            anchored |= Q(**{f"{self.anchor}__gte": start, f"{self.anchor}__lt": end})
         return (
             self.queryset()
-            .filter(**{f"{self.anchor}__gte": start, f"{self.anchor}__lt": end})
+            .filter(anchored)
             .annotate(
                 kpi_day=TruncDate(self.anchor, tzinfo=timezone.get_default_timezone()),
                 **{f"d_{name}": Cast(F(path), models.CharField()) for name, path in self.dims.items()},

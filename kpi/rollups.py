@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Case, Count, DateField, F, Q, Value, When
 from django.utils import timezone
 
 from servicedesk.models import Subscription
 
-from .definitions import ACTIVE_SUBSCRIPTIONS
+from .definitions import ACTIVE_SUBSCRIPTIONS, Dimension
 from .facts import SOURCES, SUBSCRIPTION_DIMS, Source
 from .models import RebuildJob, Rollup, RollupSource
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 WATERMARK_MARGIN = timedelta(minutes=10)
 # How far back a late change may reach; older days only change by a rebuild.
 LATE_CHANGE_DAYS = 400
+# How often the update recounts active subscriptions (a scan of all of them).
+SNAPSHOT_REFRESH = timedelta(hours=1)
 SNAPSHOT = "subscriptions_active"
 ALL_SOURCES = [*SOURCES, SNAPSHOT]
 
@@ -36,9 +38,13 @@ def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def grouped_sql(source: Source, first_day: date, last_day: date) -> tuple[str, list]:
-    """SELECT day, dimension, key, one SUM per measure, over the source's rows on those days."""
-    rows = source.rows(first_day, last_day)
+Runs = list[tuple[date, date]]
+
+
+def grouped_sql(source: Source, first_day: date, last_day: date, *, runs: Runs | None = None) -> tuple[str, list]:
+    """SELECT day, dimension, key, one SUM per measure, over the source's rows on those days
+    (or on each of ``runs``, ranges of days, instead)."""
+    rows = source.rows_on(runs or [(first_day, last_day)])
     measures = list(source.measures())
     inner, params = rows.values("kpi_day", *(f"d_{d}" for d in source.dims), *(f"m_{m}" for m in measures)).query.sql_with_params()
     sums = ", ".join(f"SUM(f.{_quote('m_' + m)}) AS {_quote(m)}" for m in measures)
@@ -59,8 +65,8 @@ def grouped_sql(source: Source, first_day: date, last_day: date) -> tuple[str, l
     return " UNION ALL ".join(parts), list(params) * len(parts)
 
 
-def _insert_rollups(source: Source, first_day: date, last_day: date) -> int:
-    grouped, params = grouped_sql(source, first_day, last_day)
+def _insert_rollups(source: Source, runs: Runs) -> int:
+    grouped, params = grouped_sql(source, runs[0][0], runs[-1][1], runs=runs)
     table = _quote(Rollup._meta.db_table)
     selects = " UNION ALL ".join(
         f"SELECT g.day, '{kpi}', g.dimension, g.{_quote('key')}, g.{_quote(num)}, g.{_quote(den)} FROM g "
@@ -75,35 +81,37 @@ def _insert_rollups(source: Source, first_day: date, last_day: date) -> int:
         if cursor.rowcount >= 0:
             return cursor.rowcount
     # SQLite does not count the rows of an INSERT that starts with WITH.
-    return Rollup.objects.filter(kpi__in=list(source.kpis), day__gte=first_day, day__lte=last_day).count()
+    return _rows_on(list(source.kpis), runs).count()
 
 
 def _snapshot_rollups(first_day: date, last_day: date) -> int:
-    """Active subscriptions on each day, by area and by VIP tier: a running count by activation date.
+    """Active subscriptions on each day, in total, by area and by VIP tier: a running count by activation date.
 
     Which subscriptions are active is today's status (no history of closures is kept),
-    so a past day counts those active now that had been activated by then."""
-    active = Subscription.objects.filter(status=Subscription.Status.ACTIVE).order_by()
+    so a past day counts those active now that had been activated by then. One grouped
+    query: activations up to the first day count on the first day, later ones on their own."""
+    area, tier = SUBSCRIPTION_DIMS[Dimension.AREA], SUBSCRIPTION_DIMS[Dimension.VIP_TIER]
+    counted_on = Case(
+        When(Q(activated_on__isnull=True) | Q(activated_on__lte=first_day), then=Value(first_day)),
+        default=F("activated_on"), output_field=DateField(),
+    )
+    grouped = (
+        Subscription.objects.filter(Q(activated_on__isnull=True) | Q(activated_on__lte=last_day), status=Subscription.Status.ACTIVE)
+        .order_by().annotate(counted_on=counted_on).values("counted_on", area, tier).annotate(n=Count("pk"))
+    )
+    # (dimension, key) -> {day: activations counted on it}
+    added: dict[tuple[str, str], dict[date, int]] = {}
+    for row in grouped:
+        for dimension, key in (("all", ""), (Dimension.AREA, row[area]), (Dimension.VIP_TIER, row[tier])):
+            group = added.setdefault((dimension, "" if key is None else str(key)), {})
+            group[row["counted_on"]] = group.get(row["counted_on"], 0) + row["n"]
     objects = []
-    for dimension, path in [("all", None), *SUBSCRIPTION_DIMS.items()]:
-        grouped = active.values("activated_on", *([path] if path else [])).annotate(n=Count("pk"))
-        running: dict[str, int] = {}
-        by_day: dict[date, list[tuple[str, int]]] = {}
-        for row in grouped:
-            key = "" if path is None or row[path] is None else str(row[path])
-            activated = row["activated_on"]
-            if activated is None or activated <= first_day:
-                running[key] = running.get(key, 0) + row["n"]
-            elif activated <= last_day:
-                by_day.setdefault(activated, []).append((key, row["n"]))
-        day = first_day
+    for (dimension, key), by_day in added.items():
+        running, day = 0, first_day
         while day <= last_day:
-            for key, n in by_day.get(day, ()):
-                running[key] = running.get(key, 0) + n
-            objects.extend(
-                Rollup(day=day, kpi=ACTIVE_SUBSCRIPTIONS, dimension=dimension, key=key, numerator=n, denominator=n)
-                for key, n in running.items() if n
-            )
+            running += by_day.get(day, 0)
+            if running:
+                objects.append(Rollup(day=day, kpi=ACTIVE_SUBSCRIPTIONS, dimension=dimension, key=key, numerator=running, denominator=running))
             day += timedelta(days=1)
     Rollup.objects.bulk_create(objects, batch_size=5000)
     return len(objects)
@@ -118,12 +126,27 @@ def _lock(code: str) -> RollupSource:
     return RollupSource.objects.select_for_update().get(code=code)
 
 
+def _rows_on(kpis: list[str], runs: Runs):
+    days = Q()
+    for first_day, last_day in runs:
+        days |= Q(day__gte=first_day, day__lte=last_day)
+    return Rollup.objects.filter(days, kpi__in=kpis)
+
+
 def recompute(code: str, first_day: date, last_day: date) -> int:
     """Rewrite one source's rollups for a range of days; returns the rows written."""
+    return recompute_runs(code, [(first_day, last_day)])
+
+
+def recompute_runs(code: str, runs: Runs) -> int:
+    """The same for several ranges of days at once: one DELETE and one grouped INSERT, one transaction."""
     with transaction.atomic():
         state = _lock(code)
-        Rollup.objects.filter(kpi__in=_kpis_of(code), day__gte=first_day, day__lte=last_day).delete()
-        written = _snapshot_rollups(first_day, last_day) if code == SNAPSHOT else _insert_rollups(SOURCES[code], first_day, last_day)
+        _rows_on(_kpis_of(code), runs).delete()
+        if code == SNAPSHOT:
+            written = sum(_snapshot_rollups(first, last) for first, last in runs)
+        else:
+            written = _insert_rollups(SOURCES[code], runs)
         state.computed_at = timezone.now()
         state.save(update_fields=["computed_at"])
     return written
@@ -148,15 +171,24 @@ def rollups_update(*, now: datetime | None = None) -> dict[str, list[tuple[date,
     done = {}
     for code in ALL_SOURCES:
         state, _created = RollupSource.objects.get_or_create(code=code)
+        if code == SNAPSHOT and _snapshot_fresh(state, now):
+            done[code] = []
+            continue
         days = {today, today - timedelta(days=1)}
         if code != SNAPSHOT and state.watermark is not None:
             days |= {d for d in SOURCES[code].touched_days(state.watermark - WATERMARK_MARGIN) if oldest <= d <= today}
         runs = _runs(days)
-        for first, last in runs:
-            recompute(code, first, last)
+        recompute_runs(code, runs)
         RollupSource.objects.filter(code=code).update(watermark=now)
         done[code] = runs
     return done
+
+
+def _snapshot_fresh(state: RollupSource, now: datetime) -> bool:
+    """The stock of active subscriptions moves slowly: the update refreshes it once every SNAPSHOT_REFRESH
+    (and on a new day), not every five minutes; a full scan of the subscriptions is its cost."""
+    computed = state.computed_at
+    return computed is not None and timezone.localdate(computed) == timezone.localdate(now) and now - computed < SNAPSHOT_REFRESH
 
 
 def rebuild(job: RebuildJob, progress: Callable[[RebuildJob], None] | None = None) -> RebuildJob:

@@ -19,7 +19,8 @@ from orders import services as order_services
 from orders.models import Order, OrderTransition
 from tests.concurrency import run_concurrently
 from tests.factories import (
-    ComplaintCategoryFactory, ComplaintFactory, ContactFactory, CustomerFactory, DepartmentFactory, ProductFactory, UserFactory,
+    ComplaintCategoryFactory, ComplaintFactory, ContactFactory, CustomerFactory, DepartmentFactory, ProductFactory,
+    SubscriptionFactory, UserFactory,
 )
 from tests.kpi.generate import (
     CENTRE_DAY, LAST_DAY, ROLLUP_FIRST, ROLLUP_LAST, SEED, active_subscriptions, by_hand, generate, load_facts, local, recompute_all,
@@ -296,3 +297,59 @@ def test_two_beat_updates_at_once_write_each_day_once():
     for dimension in (Dimension.ALL, Dimension.AGENT, Dimension.TEAM):
         assert values("fcr", day, dimension=dimension) == by_hand(facts, "fcr", day, day, dimension)
     assert values("fcr", CENTRE_DAY, LAST_DAY) == by_hand(facts, "fcr", CENTRE_DAY, LAST_DAY)
+
+
+@pytest.mark.django_db
+def test_the_update_recounts_active_subscriptions_once_an_hour_and_on_a_new_day():
+    # given a line active since yesterday, and beat's update run now
+    now = timezone.now()
+    today = timezone.localdate(now)
+    SubscriptionFactory(activated_on=today - timedelta(days=1))
+    rollups.rollups_update(now=now)
+    assert _active(today) == 1
+
+    # when a line is activated today and beat runs again within the hour
+    SubscriptionFactory(activated_on=today)
+    done = rollups.rollups_update(now=now)
+
+    # then the stock was not rescanned (a scan of every subscription), the flow sources were
+    assert done[rollups.SNAPSHOT] == []
+    assert done["contacts"] == [(today - timedelta(days=1), today)]
+    assert _active(today) == 1
+
+    # and an hour later (or on the next day) it is recounted
+    done = rollups.rollups_update(now=now + rollups.SNAPSHOT_REFRESH + timedelta(minutes=1))
+    assert done[rollups.SNAPSHOT] != []
+    assert _active(timezone.localdate(now + rollups.SNAPSHOT_REFRESH + timedelta(minutes=1))) == 2
+
+
+def _active(day: date) -> int:
+    return Rollup.objects.get(kpi=ACTIVE_SUBSCRIPTIONS, dimension=Dimension.ALL, day=day).numerator
+
+
+@pytest.mark.django_db
+def test_late_changes_on_scattered_days_are_recomputed_together_and_exactly():
+    # given complaints first resolved on four old days (two of them consecutive), rolled up, and beat run once
+    days = [TODAY - timedelta(days=n) for n in (30, 12, 11, 5)]
+    complaints = [_resolved_complaint(day) for day in days]
+    quiet_day = TODAY - timedelta(days=20)
+    _resolved_complaint(quiet_day)
+    recompute_all(days[0], TODAY)
+    rollups.rollups_update(now=NOW)
+
+    # when all four are reopened now
+    for complaint in complaints:
+        _log_reopen(complaint, at=NOW + timedelta(minutes=1))
+    done = rollups.rollups_update(now=NOW + timedelta(minutes=5))
+
+    # then their days were recomputed as runs (consecutive days as one), today and yesterday too
+    assert done["complaints_resolved"] == [
+        (days[0], days[0]), (days[1], days[2]), (days[3], days[3]), (YESTERDAY, TODAY),
+    ]
+    # and each of those days lost its first-contact resolution, the quiet day kept its own
+    for day in days:
+        assert values("fcr", day) == {"": (0, 1)}
+    assert values("fcr", quiet_day) == {"": (1, 1)}
+    # and no row was written twice
+    rows = Rollup.objects.all()
+    assert rows.count() == len(set(rows.values_list("kpi", "dimension", "day", "key")))
