@@ -9,7 +9,9 @@ client address; a refusal says when to try again.
 
 A number that is no customer's gets the same answer as one that is: a code row is written
 (so the same limits apply) but no SMS goes out, and no code ever verifies for it.
-Both functions take ``now`` so tests can move the clock.
+Issuing takes a lock per number and per address (PostgreSQL advisory locks), so two requests
+at the same moment cannot both pass a limit. ``otp_purge`` (daily, beat) deletes rows older than
+``OTP_KEEP_HOURS``. The functions take ``now`` so tests can move the clock.
 """
 import secrets
 from dataclasses import dataclass
@@ -17,7 +19,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
@@ -128,15 +130,36 @@ def _retry_at(service_number: str, client_ip: str | None, now: datetime) -> date
     return max(blocked) if blocked else None
 
 
+def _lock(kind: str, value: str) -> None:
+    """Serialize code requests for one number (one address) until the transaction ends.
+
+    Always the number first, then the address, so two requests never wait on each other in a circle.
+    SQLite serializes all writes anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"servicedesk.otp:{kind}:{value}"])
+
+
+def otp_purge(*, now: datetime | None = None) -> int:
+    """Delete code rows older than ``OTP_KEEP_HOURS``; returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(hours=settings.OTP_KEEP_HOURS)
+    deleted, _by_model = OneTimeCode.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
+
+
 def otp_issue(*, service_number: str, client_ip: str | None = None, language: str | None = None, now: datetime | None = None) -> OneTimeCode:
     """Send a sign-in code to ``service_number`` (ValidationError when it is no service number at all).
 
     Raises ``OtpRateLimited``. Returns the code's row whether or not the number is a customer's;
     callers must answer alike in both cases."""
     number = normalize_service_number(service_number)
-    now = now or timezone.now()
     language = language if language in dict(settings.LANGUAGES) else settings.SMS_DEFAULT_LANGUAGE
     with transaction.atomic():
+        _lock("number", number)
+        if client_ip:
+            _lock("address", client_ip)
+        # Read the clock once the lock is held: a request that waited sees the code sent before it as past.
+        now = now or timezone.now()
         retry_at = _retry_at(number, client_ip, now)
         if retry_at is not None:
             raise OtpRateLimited(retry_at, now)

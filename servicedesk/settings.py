@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab  # noqa: F401  (used by later apps' schedules)
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -239,6 +239,9 @@ OTP_MAX_ATTEMPTS = env.int("OTP_MAX_ATTEMPTS", default=5)  # wrong tries per cod
 OTP_RESEND_SECONDS = env.int("OTP_RESEND_SECONDS", default=60)  # at most one code per number in this long
 OTP_PER_NUMBER_PER_HOUR = env.int("OTP_PER_NUMBER_PER_HOUR", default=5)
 OTP_PER_IP_PER_HOUR = env.int("OTP_PER_IP_PER_HOUR", default=20)
+# Code rows (hashes, attempts, addresses) are deleted this long after they were sent; the limits look back one hour.
+OTP_KEEP_HOURS = env.int("OTP_KEEP_HOURS", default=48)
+CELERY_BEAT_SCHEDULE["otp-purge"] = {"task": "servicedesk.tasks.otp_purge", "schedule": crontab(minute=40, hour=3)}
 # Behind a reverse proxy every request comes from the proxy: name the header it sets (e.g. HTTP_X_FORWARDED_FOR;
 # its last address is the one the proxy saw). Empty: REMOTE_ADDR.
 OTP_CLIENT_IP_HEADER = env("OTP_CLIENT_IP_HEADER", default="")

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from . import outbox
+from . import otp, outbox
 
 
 @shared_task(name="servicedesk.tasks.outbox_deliver", ignore_result=True)
@@ -19,3 +19,8 @@ def outbox_redrive() -> int:
     for message_id in ids:
         outbox.outbox_deliver(message_id=message_id)
     return len(ids)
+
+
+@shared_task(name="servicedesk.tasks.otp_purge", ignore_result=True)
+def otp_purge() -> int:
+    return otp.otp_purge()

@@ -13,7 +13,8 @@ from servicedesk.models import (
     SmsTemplate,
     Subscription,
 )
-from servicedesk.otp import SELFSERVICE_CODE, OtpRateLimited, otp_issue, otp_verify
+from servicedesk.otp import SELFSERVICE_CODE, OtpRateLimited, otp_issue, otp_purge, otp_verify
+from tests.concurrency import run_concurrently
 from tests.factories import SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +195,41 @@ def test_english_text_when_asked_in_english(line):
     otp_issue(service_number=NUMBER, client_ip=IP, language="en")
 
     assert "Your self-service code is" in SmsMessage.objects.get().body
+
+
+def test_old_code_rows_are_purged_daily(line, settings):
+    # given codes sent 49 hours ago, 47 hours ago and now
+    now = timezone.now()
+    old = otp_issue(service_number=NUMBER, now=now - timedelta(hours=49))
+    kept = otp_issue(service_number=NUMBER, now=now - timedelta(hours=47))
+    fresh = otp_issue(service_number=NUMBER, now=now)
+
+    # when the daily purge runs
+    deleted = otp_purge(now=now)
+
+    # then only the rows older than OTP_KEEP_HOURS (48) are gone
+    assert deleted == 1
+    assert set(OneTimeCode.objects.values_list("pk", flat=True)) == {kept.pk, fresh.pk}
+    assert not OneTimeCode.objects.filter(pk=old.pk).exists()
+    assert "servicedesk.tasks.otp_purge" in {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_for_one_number_send_one_code():
+    SubscriptionFactory(service_number=NUMBER)
+
+    # when eight requests for a code arrive at the same moment
+    def ask(n):
+        try:
+            otp_issue(service_number=NUMBER, client_ip=f"198.51.100.{n}")
+        except OtpRateLimited:
+            return "refused"
+        return "sent"
+
+    results = run_concurrently(ask, workers=8)
+
+    # then one code was sent and the others were told to wait
+    assert sorted(results) == ["refused"] * 7 + ["sent"]
+    assert OneTimeCode.objects.filter(service_number=NUMBER).count() == 1
+    assert SmsMessage.objects.filter(to_number=NUMBER, template=SELFSERVICE_CODE).count() == 1
