@@ -14,8 +14,8 @@ anything else for permanent failures.
 
 Messages that name a ``stream`` (a webhook subscriber's events about one object)
 leave in id order: one is claimed only when no earlier message of its stream is
-still pending or sending, and when one finishes (sent or failed) the next of its
-stream is dispatched. The order is the order the rows were written in, which is
+still pending or sending; a message enqueued behind an open one is not dispatched at
+commit, and when one finishes (sent or failed) the next of its stream is dispatched. The order is the order the rows were written in, which is
 the order of the changes because the services lock the changed row. Messages
 without a stream are not affected.
 """
@@ -65,8 +65,19 @@ def outbox_enqueue(*, kind: str, key: str, payload: dict, stream: str = "") -> O
         raise UnknownOutboxKind(kind)
     message, created = OutboxMessage.objects.get_or_create(key=key, defaults={"kind": kind, "payload": payload, "stream": stream})
     if created:
-        transaction.on_commit(lambda: _dispatch(message.pk))
+        transaction.on_commit(lambda: _dispatch_if_its_turn(message.pk, stream))
     return message
+
+
+def _dispatch_if_its_turn(message_id: int, stream: str) -> None:
+    """A stream message behind an open one is not handed to the broker now, only to be refused:
+    the one before it dispatches it when it finishes (``_finish``), or beat's redrive does.
+
+    Safe against the one before finishing meanwhile: this runs after our commit, so either it
+    sees that one closed and dispatches, or that one's ``_dispatch_next_in_stream`` finds ours."""
+    if stream and OutboxMessage.objects.filter(status__in=_OPEN, stream=stream, id__lt=message_id).exists():
+        return
+    _dispatch(message_id)
 
 
 def _dispatch(message_id: int) -> None:

@@ -217,3 +217,24 @@ def test_concurrent_workers_keep_each_stream_in_order_and_send_each_message_once
         stream, n = key.split("-")
         per_stream[stream].append(int(n))
     assert all(sent == list(range(PER_STREAM)) for sent in per_stream.values())
+
+
+@pytest.mark.django_db
+def test_a_message_behind_an_open_one_is_dispatched_when_its_turn_comes_not_at_commit(recorder, no_broker, django_capture_on_commit_callbacks):
+    # when three events about one object and one about another are written in one burst
+    with django_capture_on_commit_callbacks(execute=True):
+        first, second, third = enqueue("a1", "s:a"), enqueue("a2", "s:a"), enqueue("a3", "s:a")
+        other = enqueue("b1", "s:b")
+
+    # then only the head of each stream went to the broker (no task would only be refused)
+    assert sorted(call.args[0] for call in no_broker.call_args_list) == sorted([first.pk, other.pk])
+
+    # and each one that finishes hands on the next, in order
+    no_broker.reset_mock()
+    assert outbox_deliver(message_id=first.pk) == Status.SENT
+    no_broker.assert_called_once_with(second.pk)
+    no_broker.reset_mock()
+    assert outbox_deliver(message_id=second.pk) == Status.SENT
+    no_broker.assert_called_once_with(third.pk)
+    assert outbox_deliver(message_id=third.pk) == Status.SENT
+    assert recorder.sent == ["a1", "a2", "a3"]
