@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Case, Count, DateField, F, Q, Value, When
 from django.utils import timezone
 
@@ -65,9 +66,9 @@ def grouped_sql(source: Source, first_day: date, last_day: date, *, runs: Runs |
     return " UNION ALL ".join(parts), list(params) * len(parts)
 
 
-def _insert_rollups(source: Source, runs: Runs) -> int:
+def _insert_rollups(source: Source, runs: Runs, *, table: str = "") -> int:
     grouped, params = grouped_sql(source, runs[0][0], runs[-1][1], runs=runs)
-    table = _quote(Rollup._meta.db_table)
+    table = _quote(table or Rollup._meta.db_table)
     selects = " UNION ALL ".join(
         f"SELECT g.day, '{kpi}', g.dimension, g.{_quote('key')}, g.{_quote(num)}, g.{_quote(den)} FROM g "
         f"WHERE g.{_quote(num)} <> 0 OR g.{_quote(den)} <> 0"
@@ -84,7 +85,7 @@ def _insert_rollups(source: Source, runs: Runs) -> int:
     return _rows_on(list(source.kpis), runs).count()
 
 
-def _snapshot_rollups(first_day: date, last_day: date) -> int:
+def _snapshot_rollups(first_day: date, last_day: date, *, table: str = "") -> int:
     """Active subscriptions on each day, in total, by area and by VIP tier: a running count by activation date.
 
     Which subscriptions are active is today's status (no history of closures is kept),
@@ -105,16 +106,26 @@ def _snapshot_rollups(first_day: date, last_day: date) -> int:
         for dimension, key in (("all", ""), (Dimension.AREA, row[area]), (Dimension.VIP_TIER, row[tier])):
             group = added.setdefault((dimension, "" if key is None else str(key)), {})
             group[row["counted_on"]] = group.get(row["counted_on"], 0) + row["n"]
-    objects = []
+    rows = []
     for (dimension, key), by_day in added.items():
         running, day = 0, first_day
         while day <= last_day:
             running += by_day.get(day, 0)
             if running:
-                objects.append(Rollup(day=day, kpi=ACTIVE_SUBSCRIPTIONS, dimension=dimension, key=key, numerator=running, denominator=running))
+                rows.append((day, ACTIVE_SUBSCRIPTIONS, dimension, key, running, running))
             day += timedelta(days=1)
-    Rollup.objects.bulk_create(objects, batch_size=5000)
-    return len(objects)
+    _insert_values(rows, table)
+    return len(rows)
+
+
+def _insert_values(rows: list[tuple], table: str = "") -> None:
+    """Rollup rows (day, kpi, dimension, key, numerator, denominator) into ``table``, a thousand per statement."""
+    columns = f"(day, kpi, dimension, {_quote('key')}, numerator, denominator)"
+    for start in range(0, len(rows), 1000):
+        batch = rows[start:start + 1000]
+        values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(batch))
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {_quote(table or Rollup._meta.db_table)} {columns} VALUES {values}", [v for row in batch for v in row])
 
 
 def _kpis_of(code: str) -> list[str]:
@@ -191,17 +202,30 @@ def _snapshot_fresh(state: RollupSource, now: datetime) -> bool:
     return computed is not None and timezone.localdate(computed) == timezone.localdate(now) and now - computed < SNAPSHOT_REFRESH
 
 
+def rebuild_steps(first_day: date, last_day: date) -> int:
+    """How many steps a rebuild of that range shows: one per source, and the swap when it builds a new table."""
+    return len(ALL_SOURCES) + (1 if _swaps(first_day, last_day) else 0)
+
+
+def _swaps(first_day: date, last_day: date) -> bool:
+    return connection.vendor == "postgresql" and (last_day - first_day).days + 1 >= settings.KPI_REBUILD_SWAP_DAYS
+
+
 def rebuild(job: RebuildJob, progress: Callable[[RebuildJob], None] | None = None) -> RebuildJob:
-    """Recompute every source over the job's days, one step per source, recording progress on the job."""
-    job.status, job.started_at, job.total_steps, job.done_steps = RebuildJob.Status.RUNNING, timezone.now(), len(ALL_SOURCES), 0
+    """Recompute every source over the job's days, one step per source, recording progress on the job.
+
+    On PostgreSQL a long range (``KPI_REBUILD_SWAP_DAYS`` or more) is written into a new table
+    without indexes, indexed once at the end and swapped in (``_rebuild_by_swap``): most of the
+    rows change, and maintaining two indexes row by row cost more than the grouping itself."""
+    job.status, job.started_at, job.done_steps = RebuildJob.Status.RUNNING, timezone.now(), 0
+    job.total_steps = rebuild_steps(job.first_day, job.last_day)
     job.save(update_fields=["status", "started_at", "total_steps", "done_steps"])
     try:
-        for code in ALL_SOURCES:
-            job.rows_written += recompute(code, job.first_day, job.last_day)
-            job.done_steps += 1
-            job.save(update_fields=["done_steps", "rows_written"])
-            if progress:
-                progress(job)
+        if _swaps(job.first_day, job.last_day):
+            _rebuild_by_swap(job, progress)
+        else:
+            for code in ALL_SOURCES:
+                _step_done(job, recompute(code, job.first_day, job.last_day), progress)
     except Exception as exc:
         log.exception("rollup rebuild %s failed", job.pk)
         job.status, job.message, job.finished_at = RebuildJob.Status.FAILED, str(exc)[:300], timezone.now()
@@ -210,3 +234,92 @@ def rebuild(job: RebuildJob, progress: Callable[[RebuildJob], None] | None = Non
     job.status, job.finished_at = RebuildJob.Status.DONE, timezone.now()
     job.save(update_fields=["status", "finished_at"])
     return job
+
+
+def _step_done(job: RebuildJob, written: int, progress, *, reporter=None) -> None:
+    job.rows_written += written
+    job.done_steps += 1
+    if reporter is None:
+        job.save(update_fields=["done_steps", "rows_written"])
+    else:
+        # The build's own transaction is still open: progress goes through a connection of its own to be seen.
+        with reporter.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {_quote(RebuildJob._meta.db_table)} SET done_steps = %s, rows_written = %s WHERE id = %s",
+                [job.done_steps, job.rows_written, job.pk],
+            )
+    if progress:
+        progress(job)
+
+
+def _rebuild_by_swap(job: RebuildJob, progress) -> None:
+    """One transaction holding every source's lock (the beat's updates wait, then write to the new table):
+    a new table with the rows outside the range and every source's rows inside it, no index while it
+    fills; then kpi_rollup's own constraints and indexes are built on it (one sort each), it replaces
+    kpi_rollup under the same names, and is analyzed. Readers see the old table until the commit and
+    are held only for the swap itself; a failure anywhere rolls everything back."""
+    table = Rollup._meta.db_table
+    building = f"{table}_rebuild"
+    columns = f"day, kpi, dimension, {_quote('key')}, numerator, denominator"
+    reporter = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with transaction.atomic():
+            for code in ALL_SOURCES:
+                _lock(code)
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE TABLE {_quote(building)} (LIKE {_quote(table)} INCLUDING DEFAULTS INCLUDING IDENTITY)")
+                cursor.execute(
+                    f"INSERT INTO {_quote(building)} ({columns}) SELECT {columns} FROM {_quote(table)} WHERE day < %s OR day > %s",
+                    [job.first_day, job.last_day],
+                )
+            for code in ALL_SOURCES:
+                if code == SNAPSHOT:
+                    written = _snapshot_rollups(job.first_day, job.last_day, table=building)
+                else:
+                    written = _insert_rollups(SOURCES[code], [(job.first_day, job.last_day)], table=building)
+                _step_done(job, written, progress, reporter=reporter)
+            _swap(building, table)
+            RollupSource.objects.filter(code__in=ALL_SOURCES).update(computed_at=timezone.now())
+        job.done_steps += 1
+        job.save(update_fields=["done_steps", "rows_written"])
+        if progress:
+            progress(job)
+    finally:
+        reporter.close()
+
+
+def _swap(building: str, table: str) -> None:
+    """Give ``building`` the constraints and indexes ``table`` has, read from the catalogue (so a later
+    migration's index comes along), then drop ``table`` and take its name and theirs."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('p', 'u', 'c', 'x')",
+            [table],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = %s::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+            [table],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id'), pg_get_serial_sequence(%s, 'id')", [table, building])
+        old_sequence, new_sequence = cursor.fetchone()
+        temporary = {name: f"rebuild_{name}"[:63] for name, _definition in [*constraints, *indexes]}
+        for name, definition in constraints:
+            cursor.execute(f"ALTER TABLE {_quote(building)} ADD CONSTRAINT {_quote(temporary[name])} {definition}")
+        for name, definition in indexes:
+            # "CREATE INDEX name ON public.kpi_rollup USING ..." -> the same on the new table, under a temporary name
+            head, tail = definition.split(" ON ", 1)
+            tail = tail.split(" USING ", 1)[1]
+            kind = head.rsplit(" ", 1)[0]
+            cursor.execute(f"{kind} {_quote(temporary[name])} ON {_quote(building)} USING {tail}")
+        cursor.execute(f"DROP TABLE {_quote(table)}")
+        cursor.execute(f"ALTER TABLE {_quote(building)} RENAME TO {_quote(table)}")
+        for name, _definition in constraints:
+            cursor.execute(f"ALTER TABLE {_quote(table)} RENAME CONSTRAINT {_quote(temporary[name])} TO {_quote(name)}")
+        for name, _definition in indexes:
+            cursor.execute(f"ALTER INDEX {_quote(temporary[name])} RENAME TO {_quote(name)}")
+        if old_sequence and new_sequence:
+            cursor.execute(f"ALTER SEQUENCE {new_sequence} RENAME TO {_quote(old_sequence.rsplit('.', 1)[-1].strip(chr(34)))}")
+        cursor.execute(f"ANALYZE {_quote(table)}")

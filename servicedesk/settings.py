@@ -228,6 +228,8 @@ CELERY_BEAT_SCHEDULE["complaints-work-orders-flag-breaches"] = {"task": "complai
 # --- KPIs (kpi app) -----------------------------------------------------------
 # Targets that differ from kpi.definitions, e.g. {"satisfaction": 85}.
 KPI_TARGETS = env.json("KPI_TARGETS", default={})
+# A rebuild of this many days or more builds a new rollup table and swaps it in (PostgreSQL; see kpi.rollups.rebuild).
+KPI_REBUILD_SWAP_DAYS = env.int("KPI_REBUILD_SWAP_DAYS", default=28)
 CELERY_BEAT_SCHEDULE["kpi-rollups-update"] = {
     "task": "kpi.tasks.rollups_update", "schedule": timedelta(minutes=env.int("KPI_UPDATE_MINUTES", default=5)), "options": {"expires": 240},
 }

@@ -39,7 +39,7 @@ def test_the_command_rebuilds_a_range_showing_progress_and_writes_the_counts_by_
     # then it told what it does, one line per source with a rising percentage, and how many rows it wrote
     lines = out.getvalue().splitlines()
     assert lines[0] == f"rebuilding {ROLLUP_FIRST}..{ROLLUP_LAST}"
-    progress = [re.fullmatch(r"  (\d+)/(\d+) sources, (\d+) rows \((\d+) %\)", line) for line in lines[1:-1]]
+    progress = [re.fullmatch(r"  (\d+)/(\d+) steps, (\d+) rows \((\d+) %\)", line) for line in lines[1:-1]]
     assert all(progress) and len(progress) == STEPS
     assert [(int(m[1]), int(m[2])) for m in progress] == [(n, STEPS) for n in range(1, STEPS + 1)]
     assert [int(m[4]) for m in progress] == sorted(int(m[4]) for m in progress) and progress[-1][4] == "100"

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         started = timezone.now()
 
         def progress(job):
-            self.stdout.write(f"  {job.done_steps}/{job.total_steps} sources, {job.rows_written} rows ({job.percent} %)")
+            self.stdout.write(f"  {job.done_steps}/{job.total_steps} steps, {job.rows_written} rows ({job.percent} %)")
 
         self.stdout.write(f"rebuilding {first_day}..{last_day}")
         rollups.rebuild(job, progress)
