@@ -78,6 +78,7 @@ def parse_args():
     parser.add_argument("--late-changes", type=int, default=300, help="Complaints reopened late before the timed update.")
     parser.add_argument("--requests", type=int, default=200, help="Timed requests per dashboard page.")
     parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--indexed", action="store_true", help="Also time the hand-written rows into a table with kpi_rollup's indexes (slow).")
     args = parser.parse_args()
     if args.small:
         args.contacts = args.orders = args.complaints = args.shipments = args.customers = 1000
@@ -687,6 +688,7 @@ HAND_SQL = {
         "('conversion', g.converted, g.closed)"),
 }
 # The headline: the biggest fact tables (contacts, orders, complaints, shipments).
+SWAP = "swap"
 HEADLINE = ["contacts", "orders_decided", "orders_submitted", "complaints_resolved", "complaints_received",
             "complaints_closed", "shipments_closed"]
 
@@ -749,7 +751,8 @@ def step_rollup(args, first_day: date, last_day: date) -> dict:
         before = [0]
 
         def progress(job, marks=marks, before=before):
-            code = rollups.ALL_SOURCES[job.done_steps - 1]
+            # On PostgreSQL a whole-range rebuild ends with one more step: indexes built once, the new table swapped in.
+            code = rollups.ALL_SOURCES[job.done_steps - 1] if job.done_steps <= len(rollups.ALL_SOURCES) else SWAP
             marks.append(time.perf_counter())
             kpi_best[code] = min(kpi_best.get(code, 1e9), marks[-1] - marks[-2])
             rows_written[code] = job.rows_written - before[0]
@@ -760,11 +763,14 @@ def step_rollup(args, first_day: date, last_day: date) -> dict:
         print(f"  run {run + 1}: rebuild {totals[-1]:.1f} s ({job.rows_written:,} rows); hand-written into a temporary table "
               f"{sum(hand_best.values()):.1f} s (best so far)", flush=True)
 
-    # Once each: the hand-written rows into a table with kpi_rollup's indexes, and both grouped SELECTs alone.
+    # Once each: both grouped SELECTs alone, and (--indexed) the hand-written rows into a table with kpi_rollup's indexes.
     indexed, kpi_select, hand_select = {}, {}, {}
     for code in HAND_SQL:
-        sql("TRUNCATE hand_rollup_indexed")
-        indexed[code] = _seconds(lambda code=code: hand_insert(code, start, end, "hand_rollup_indexed"))
+        if args.indexed:
+            sql("TRUNCATE hand_rollup_indexed")
+            indexed[code] = _seconds(lambda code=code: hand_insert(code, start, end, "hand_rollup_indexed"))
+        else:
+            indexed[code] = float("nan")
         grouped, params = rollups.grouped_sql(SOURCES[code], first_day, last_day)
         kpi_select[code] = _seconds(lambda grouped=grouped, params=params: sql(f"SELECT count(*) FROM ({grouped}) q", params, fetch=True))
         hand_select[code] = _seconds(lambda code=code: sql(f"SELECT count(*) FROM ({HAND_SQL[code][0]}) q", {"start": start, "end": end},
@@ -773,12 +779,17 @@ def step_rollup(args, first_day: date, last_day: date) -> dict:
 
     days = (last_day - first_day).days + 1
     print(f"\nFull rollup over {first_day}..{last_day} ({days} days), seconds (best of {args.repeat} runs for the first two)")
-    print("  kpi: rollups.rebuild's step for the source (delete, grouped INSERT into kpi_rollup, commit)")
+    print("  kpi: rollups.rebuild's step for the source (on PostgreSQL over 28+ days: its grouped INSERT into the new table,")
+    print("       which has no index yet; the last step, swap, builds the indexes and swaps the table in)")
     print("  hand: the hand-written GROUP BY GROUPING SETS, INSERT into a temporary table without indexes")
-    print("  hand+idx: the same into a temporary table with kpi_rollup's indexes; select: both grouped SELECTs alone, counted")
+    print("  hand+idx (--indexed): the same into a temporary table with kpi_rollup's indexes; select: both grouped SELECTs alone, counted")
     print(f"{'source':<22} {'rows':>10} {'kpi':>7} {'hand':>7} {'ratio':>6} {'hand+idx':>8} {'ratio':>6} "
           f"{'kpi sel':>7} {'hand sel':>8} {'ratio':>6}  same rows")
-    for code in rollups.ALL_SOURCES:
+    for code in [*rollups.ALL_SOURCES, SWAP]:
+        if code == SWAP:
+            if SWAP in kpi_best:
+                print(f"{SWAP:<22} {'':>10} {kpi_best[SWAP]:>7.1f}   (the indexes built once on the new table, swapped in, analyzed)")
+            continue
         if code not in HAND_SQL:
             print(f"{code:<22} {rows_written.get(code, 0):>10,} {kpi_best[code]:>7.1f}   (no hand-written query: a running count in Python)")
             continue
@@ -790,9 +801,9 @@ def step_rollup(args, first_day: date, last_day: date) -> dict:
         k, h, i = (sum(d[c] for c in codes) for d in (kpi_best, hand_best, indexed))
         ks, hs = sum(kpi_select[c] for c in codes), sum(hand_select[c] for c in codes)
         print(f"{label:<22} {'':>10} {k:>7.1f} {h:>7.1f} {k / h:>6.2f} {i:>8.1f} {k / i:>6.2f} {ks:>7.1f} {hs:>8.1f} {ks / hs:>6.2f}")
-    k, h = sum(kpi_best[c] for c in HEADLINE), sum(hand_best[c] for c in HEADLINE)
-    print(f"Goal: the rollup within {GOAL_RATIO}x of the hand-written GROUP BY (headline, into a temporary table): "
-          f"{k / h:.2f}x, {'met' if k / h <= GOAL_RATIO else 'MISSED'}")
+    k, h = sum(kpi_best[c] for c in HAND_SQL) + kpi_best.get(SWAP, 0.0), sum(hand_best[c] for c in HAND_SQL)
+    print(f"Goal: the rollup (every fact source's step and the swap) within {GOAL_RATIO}x of the hand-written GROUP BYs "
+          f"(into a temporary table): {k:.1f} s / {h:.1f} s = {k / h:.2f}x, {'met' if k / h <= GOAL_RATIO else 'MISSED'}")
     print(f"Whole rebuild (all {len(rollups.ALL_SOURCES)} sources incl. the subscription snapshot): best {min(totals):.1f} s")
 
     sql("VACUUM ANALYZE kpi_rollup")  # as autovacuum does soon after a rebuild: the dashboard's planner statistics

@@ -268,10 +268,17 @@ def _rebuild_by_swap(job: RebuildJob, progress) -> None:
                 _lock(code)
             with connection.cursor() as cursor:
                 cursor.execute(f"CREATE TABLE {_quote(building)} (LIKE {_quote(table)} INCLUDING DEFAULTS INCLUDING IDENTITY)")
+                # Every day with rows has rows of the whole centre (dimension "all"): their first and last day,
+                # an index range, tell whether any row lies outside the range without reading the table.
                 cursor.execute(
-                    f"INSERT INTO {_quote(building)} ({columns}) SELECT {columns} FROM {_quote(table)} WHERE day < %s OR day > %s",
-                    [job.first_day, job.last_day],
+                    f"SELECT min(day), max(day) FROM {_quote(table)} WHERE dimension = %s AND {_quote('key')} = ''", [Dimension.ALL],
                 )
+                oldest, newest = cursor.fetchone()
+                if oldest is not None and (oldest < job.first_day or newest > job.last_day):
+                    cursor.execute(
+                        f"INSERT INTO {_quote(building)} ({columns}) SELECT {columns} FROM {_quote(table)} WHERE day < %s OR day > %s",
+                        [job.first_day, job.last_day],
+                    )
             for code in ALL_SOURCES:
                 if code == SNAPSHOT:
                     written = _snapshot_rollups(job.first_day, job.last_day, table=building)
