@@ -1,5 +1,6 @@
 """The manager's dashboard (every KPI against its target, a trend, a breakdown) and the drill-down to the rows behind a number."""
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 
 from django.contrib.auth.decorators import login_required
@@ -25,6 +26,7 @@ from ..selectors import (
     KpiValue,
     computed_at,
     drill_rows,
+    group_keys,
     group_labels,
     kpi_summary,
     kpi_values,
@@ -39,7 +41,8 @@ ROWS_PER_PAGE = 25
 class GroupRow:
     key: str
     label: str
-    cells: list  # (KpiValue, drill url or "", value as shown) per KPI column
+    values: list[KpiValue]  # one per KPI column
+    cells: list = dataclass_field(default_factory=list)  # (KpiValue, drill url or "", value as shown): filled for the rows shown
 
 
 def _label(labels: dict[str, str], key: str) -> str:
@@ -48,22 +51,45 @@ def _label(labels: dict[str, str], key: str) -> str:
     return labels.get(key) or f"#{key}"
 
 
-def breakdown(first, last, dimension: str) -> tuple[list[str], list[GroupRow]]:
-    """Every KPI that can be grouped by ``dimension``, per group, over the period: (KPI codes, rows sorted by name)."""
-    values = kpi_values(list(KPIS), first, last, dimension=dimension)
+def _by_name(pairs):
+    """(key, label) pairs sorted by label, the group without a key ("(none)") last."""
+    return sorted(pairs, key=lambda pair: (pair[0] == "", pair[1].casefold(), pair[0]))
+
+
+def breakdown(first, last, dimension: str, keys: list[str] | None = None) -> tuple[list[str], list[GroupRow]]:
+    """Every KPI that can be grouped by ``dimension``, per group, over the period: (KPI codes, rows sorted by name).
+    Only the groups ``keys`` when given (a page of them)."""
+    values = kpi_values(list(KPIS), first, last, dimension=dimension, keys=keys)
     codes = [code for code in KPIS if code in values]
-    keys = {key for code in codes for key in values[code]}
+    if keys is None:
+        keys = list({key for code in codes for key in values[code]})
     labels = group_labels(dimension, keys)
-    rows = []
-    for key in keys:
-        cells = []
-        for code in codes:
-            value = values[code].get(key) or KpiValue(KPIS[code], key, 0, 0)
-            link = drill_url(code, first, last, dimension, key) if value.value is not None else ""
-            cells.append((value, link, shown(value.kpi, value.value)))
-        rows.append(GroupRow(key, _label(labels, key), cells))
-    rows.sort(key=lambda row: (row.key == "", row.label.casefold(), row.key))
-    return codes, rows
+    return codes, [
+        GroupRow(key, label, [values[code].get(key) or KpiValue(KPIS[code], key, 0, 0) for code in codes])
+        for key, label in _by_name((key, _label(labels, key)) for key in keys)
+    ]
+
+
+def breakdown_page(request, first, last, dimension: str):
+    """One page of the breakdown: the period's groups found and sorted by name first, then the KPIs of the
+    page's groups only (the rows of a thousand agents over a month were most of the page's time)."""
+    keys = group_keys(dimension, first, last)
+    labels = group_labels(dimension, keys)
+    page = Paginator(_by_name((key, _label(labels, key)) for key in keys), GROUPS_PER_PAGE).get_page(page_number(request.GET))
+    codes, rows = breakdown(first, last, dimension, keys=[key for key, _label_ in page.object_list])
+    page.object_list = rows
+    with_cells(rows, first, last, dimension)
+    return codes, page
+
+
+def with_cells(rows, first, last, dimension: str) -> None:
+    """Links and shown values for the rows on the page only: with a thousand agents, building them for every
+    row was most of the page's time."""
+    for row in rows:
+        row.cells = [
+            (value, drill_url(value.kpi.code, first, last, dimension, row.key) if value.value is not None else "", shown(value.kpi, value.value))
+            for value in row.values
+        ]
 
 
 def _breakdown_export(first, last, dimension, codes, rows, fmt):
@@ -75,7 +101,7 @@ def _breakdown_export(first, last, dimension, codes, rows, fmt):
     def lines():
         for row in rows:
             line = [row.label]
-            for value, _link, _shown in row.cells:
+            for value in row.values:
                 line += [value.value, value.numerator, value.denominator]
             yield line
 
@@ -91,13 +117,13 @@ def dashboard(request):
     trend_code = form.choice("kpi", DEFAULT_TREND_KPI)
     dimension = form.choice("dimension", "")
     query = period_query(first, last, kpi=trend_code, dimension=dimension)
-    codes, groups, page = [], [], None
+    codes, page = [], None
     if dimension:
-        codes, groups = breakdown(first, last, dimension)
         fmt = export_format(request.GET)
         if fmt and not form.errors:
+            codes, groups = breakdown(first, last, dimension)
             return _breakdown_export(first, last, dimension, codes, groups, fmt)
-        page = Paginator(groups, GROUPS_PER_PAGE).get_page(page_number(request.GET))
+        codes, page = breakdown_page(request, first, last, dimension)
     trend_kpi = KPIS[trend_code]
     return render(request, "kpi/dashboard.html", {
         "form": form, "first": first, "last": last, "query": query, "extra": query + "&",

@@ -267,6 +267,12 @@ def test_the_breakdown_is_paginated_by_25(client, make_user, march):
     last_page = dashboard(client, dimension="agent", page="2").context["page"]
 
     assert first_page.paginator.count == 30 and len(first_page.object_list) == 25 and len(last_page.object_list) == 5
+    # and the second page's numbers, like the first's, each open their own group's rows
+    columns = len(dashboard(client, dimension="agent").context["columns"])
+    for row in [*first_page.object_list, *last_page.object_list]:
+        assert len(row.cells) == columns
+        links = [link for value, link, _text in row.cells if value.value is not None]
+        assert links and all(f"key={row.key}&" in link or link.endswith(f"key={row.key}") for link in links)
 
 
 # --- the drill-down ------------------------------------------------------------------------------
@@ -602,3 +608,21 @@ def test_an_agent_may_not_start_a_rebuild(client, make_user):
 @pytest.mark.parametrize("dimension", [d for d in Dimension.values if d != "all"])
 def test_every_grouping_renders(client, make_user, march, dimension):
     assert dashboard(manager_client(client, make_user), dimension=dimension).status_code == 200
+
+
+def test_the_groups_of_a_period_are_found_without_reading_their_rows(db):
+    # given rollup rows of three agents on different days, one row without an agent, and a team's
+    from kpi.models import Rollup
+    from kpi.selectors import group_keys
+
+    for day, dimension, key in [
+        (date(2026, 3, 1), "agent", "7"), (date(2026, 3, 5), "agent", "12"), (date(2026, 3, 9), "agent", "3"),
+        (date(2026, 3, 5), "agent", ""), (date(2026, 3, 5), "team", "4"),
+    ]:
+        Rollup.objects.create(day=day, kpi="fcr", dimension=dimension, key=key, numerator=1, denominator=1)
+
+    # then the groups of a period are the keys with a row on one of its days, of that grouping only
+    assert sorted(group_keys("agent", date(2026, 3, 1), date(2026, 3, 31))) == ["", "12", "3", "7"]
+    assert sorted(group_keys("agent", date(2026, 3, 2), date(2026, 3, 8))) == ["", "12"]
+    assert group_keys("agent", date(2026, 4, 1), date(2026, 4, 30)) == []
+    assert group_keys("team", date(2026, 3, 1), date(2026, 3, 31)) == ["4"]
