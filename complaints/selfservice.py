@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -81,7 +82,7 @@ def complaint_item(complaint: Complaint) -> selfservice.Item:
     is_open = complaint.status in OPEN_COMPLAINT_STATES
     fields = [
         (_("Category"), complaint.category.name),
-        (_("Received"), timezone.localtime(complaint.received_at).strftime("%Y-%m-%d %H:%M")),
+        (pgettext("when a complaint came in", "Received"), timezone.localtime(complaint.received_at).strftime("%Y-%m-%d %H:%M")),
     ]
     if is_open and complaint.status not in (ComplaintStatus.RESOLVED, ComplaintStatus.CALLBACK):
         fields.append((_("Answer due by"), timezone.localtime(complaint.due_at).strftime("%Y-%m-%d %H:%M")))

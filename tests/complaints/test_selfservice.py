@@ -157,3 +157,15 @@ def test_another_customer_is_not_touched_by_a_status_read(ivr, customer):
     body = ivr.get(f"/api/v1/self-service/callers/{customer.pk}/status/").json()
 
     assert [s["items"] for s in body["sections"] if s["key"] == "complaints"] == [[]]
+
+
+def test_the_complaint_card_says_when_it_was_taken_in_chinese_not_goods_received(customer):
+    from django.utils import translation
+
+    from complaints.selfservice import complaint_item
+
+    complaint = ComplaintFactory(customer=customer)
+    with translation.override("zh-hans"):
+        labels = [label for label, _value in complaint_item(complaint).fields]
+
+    assert "受理时间" in labels and "确认收货" not in labels
