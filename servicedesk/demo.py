@@ -29,7 +29,7 @@ from django.db import connection, models, reset_queries, transaction
 from django.utils import timezone
 
 from .models import (
-    Channel, Contact, ContactLink, Customer, Department, IdType, Outcome, Script, ServiceArea, Subscription, TariffPlan, Team,
+    Channel, Contact, ContactLink, Customer, Department, IdType, InboundSms, Outcome, Script, ServiceArea, Subscription, TariffPlan, Team,
     User, VipTier,
 )
 from .roles import Role
@@ -509,13 +509,17 @@ def reset_customers(log: Log = print) -> None:
     through the ORM (so their own cascades run); ours go with one DELETE each
     (the ORM's delete would load millions of contacts to cascade to their links).
     """
-    own = {Customer, Subscription, Contact, ContactLink}
+    own = {Customer, Subscription, Contact, ContactLink, InboundSms}
     with transaction.atomic():
         # Downstream apps first: their rows point at the upstream ones (delivery at orders).
         for module in reversed(app_demo_modules()):
             module.reset(log=log)
+        # The SMS customers sent go with them (their ids would make the next seed's SMS no-ops).
+        InboundSms.objects.all()._raw_delete(connection.alias)
         for model in (Contact, Subscription, Customer):
-            for rel in model._meta.related_objects:
+            # Hidden relations too (related_name="+"), which _meta.related_objects leaves out.
+            reverse = [f for f in model._meta.get_fields(include_hidden=True) if f.auto_created and not f.concrete]
+            for rel in reverse:
                 other = rel.related_model
                 if other in own:
                     continue
@@ -932,7 +936,40 @@ def seed_demo(
     if reset:
         reset_customers(log=log)
     seed_customers(customers, seed=seed, batch_size=batch_size, log=log, result=result)
-    for module in app_demo_modules():
+    # Modules that summarise the others' data (the KPI rollups) seed last, after the SMS hall's contacts.
+    modules = app_demo_modules()
+    for module in [m for m in modules if not getattr(m, "SEED_LAST", False)]:
+        module.seed(log=log)
+    seed_sms_hall(log=log)
+    for module in [m for m in modules if getattr(m, "SEED_LAST", False)]:
         module.seed(log=log)
     result.try_numbers = showcase_numbers()
     return result
+
+
+# SMS the showcase customers sent to the hall's number: one answered by a command, one the hall
+# passes to an agent (the inbox), one asking for help. Message ids make a second run a no-op.
+DEMO_INBOUND_SMS = [
+    ("demo-sms-1", 0, "订单", 90),
+    ("demo-sms-2", 1, "家里宽带晚上老是掉线，麻烦尽快安排人看一下", 45),
+    ("demo-sms-3", 0, "HELP", 20),
+]
+
+
+def seed_sms_hall(log: Log = print) -> int:
+    """A few inbound SMS answered by the SMS hall (``servicedesk.sms_hall``), as the gateway hands them over."""
+    from .sms_hall import sms_inbound_receive
+
+    numbers = showcase_numbers(limit=2)
+    if not numbers:
+        return 0
+    now = timezone.now()
+    new = 0
+    for message_id, sender, text, minutes_ago in DEMO_INBOUND_SMS:
+        _inbound, created = sms_inbound_receive(
+            message_id=message_id, from_number=numbers[sender % len(numbers)], text=text,
+            received_at=now - timedelta(minutes=minutes_ago),
+        )
+        new += created
+    log(f"SMS hall: {new} inbound SMS answered ({len(DEMO_INBOUND_SMS) - new} already there).")
+    return new

@@ -219,3 +219,18 @@ def test_numbers_already_taken_are_drawn_again():
     assert Subscription.objects.get(service_number=wanted) == taken
     for number in Customer.objects.get(pk=owner.pk + 1).subscriptions.values_list("service_number", flat=True):
         assert normalize_service_number(number) == number
+
+
+def test_the_demo_shows_the_sms_hall_at_work_once():
+    from servicedesk.models import InboundSms
+
+    # when the demo is seeded twice
+    seed(reset=True)
+    seed()
+
+    # then three SMS reached the hall once each: two answered, one waiting for an agent in the inbox
+    inbound = {sms.gateway_id: sms for sms in InboundSms.objects.all()}
+    assert sorted(inbound) == ["demo-sms-1", "demo-sms-2", "demo-sms-3"]
+    assert inbound["demo-sms-1"].outcome == InboundSms.Outcome.ANSWERED and inbound["demo-sms-1"].reply
+    assert inbound["demo-sms-2"].outcome == InboundSms.Outcome.FOR_AGENT
+    assert Contact.objects.filter(awaiting_agent=True).count() == 1
