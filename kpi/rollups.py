@@ -78,6 +78,13 @@ def _insert_rollups(source: Source, runs: Runs, *, table: str = "") -> int:
         f"WITH g AS ({grouped}) INSERT INTO {table} (day, kpi, dimension, {_quote('key')}, numerator, denominator) {selects}"
     )
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Planner hints for the rest of this transaction (always the caller's: recompute or rebuild).
+            # INSERT ... SELECT gets no parallel workers, and then PostgreSQL 15 tends to merge-join the facts
+            # to customers through an index scan of the fact table in customer order: random reads of every
+            # row (complaints_closed: 16.4 s, with hash joins 9.7 s). JIT compiling cost ~1 s per source.
+            cursor.execute("SET LOCAL enable_mergejoin = off")
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, params)
         if cursor.rowcount >= 0:
             return cursor.rowcount
