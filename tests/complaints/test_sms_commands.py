@@ -1,28 +1,14 @@
 """The SMS hall's complaint commands: COMPLAINT on the sender's own complaints, and a callback
 scored by reply (3–5 solved and closed; 1–2 reopened, with a contact waiting for an agent)."""
 from datetime import datetime, timedelta
-from itertools import count
 
 import pytest
 from django.utils import timezone
 
 from complaints.models import Callback, ComplaintStatus, WorkOrder
-from servicedesk.models import ContactLink, InboundSms
-from servicedesk.sms_hall import sms_inbound_receive
+from servicedesk.models import InboundSms
 from tests.factories import CallbackFactory, ComplaintCategoryFactory, ComplaintFactory, SubscriptionFactory
-
-NUMBER = "13912345678"
-_ids = count(1)
-
-
-def receive(text: str, number: str = NUMBER) -> InboundSms:
-    return sms_inbound_receive(message_id=f"complaints-{next(_ids)}", from_number=number, text=text)[0]
-
-
-def linked(inbound: InboundSms):
-    link = ContactLink.objects.filter(contact=inbound.contact).first()
-    return link.target if link else None
-
+from tests.sms_hall import NUMBER, linked, receive
 
 @pytest.fixture
 def customer(db):

@@ -1,7 +1,6 @@
 """The SMS hall's delivery commands: SHIP, CONFIRM and CHANGE, on the sender's own shipments only;
 CHANGE goes through the support desk's service, whose refusal is the reply."""
 from datetime import date, timedelta
-from itertools import count
 
 import pytest
 from django.utils import timezone
@@ -9,25 +8,13 @@ from django.utils import timezone
 from delivery.models import Shipment, ShipmentStatus, ShipmentTransition
 from delivery.sms_commands import parse_change, parse_day
 from orders.models import Order
-from servicedesk.models import ContactLink, InboundSms, SmsMessage
-from servicedesk.sms_hall import SmsMalformed, sms_inbound_receive
+from servicedesk.models import InboundSms, SmsMessage
+from servicedesk.sms_hall import SmsMalformed
 from tests.delivery.support_helpers import make_shipment
 from tests.factories import SubscriptionFactory
+from tests.sms_hall import NUMBER, linked, receive
 
 S = ShipmentStatus
-NUMBER = "13912345678"
-_ids = count(1)
-
-
-def receive(text: str, number: str = NUMBER) -> InboundSms:
-    return sms_inbound_receive(message_id=f"delivery-{next(_ids)}", from_number=number, text=text)[0]
-
-
-def linked(inbound: InboundSms):
-    link = ContactLink.objects.filter(contact=inbound.contact).first()
-    return link.target if link else None
-
-
 @pytest.fixture
 def customer(db):
     return SubscriptionFactory(service_number=NUMBER).customer

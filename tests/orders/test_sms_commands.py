@@ -1,7 +1,6 @@
 """The SMS hall's ORDER command: the sender's own orders only, status and next step, in the
 sender's language; a contact linked to the order on the timeline."""
 from datetime import timedelta
-from itertools import count
 
 import pytest
 from django.utils import timezone
@@ -9,16 +8,8 @@ from django.utils import timezone
 from orders.models import Flow, OrderStatus
 from orders.sms_commands import next_step
 from servicedesk.models import ContactLink, InboundSms
-from servicedesk.sms_hall import sms_inbound_receive
 from tests.factories import OrderFactory, ProductCategoryFactory, ProductFactory, SubscriptionFactory
-
-_ids = count(1)
-NUMBER = "13912345678"
-
-
-def receive(text: str, number: str = NUMBER) -> InboundSms:
-    return sms_inbound_receive(message_id=f"orders-{next(_ids)}", from_number=number, text=text)[0]
-
+from tests.sms_hall import NUMBER, receive
 
 @pytest.fixture
 def customer(db):

@@ -2,7 +2,6 @@
 for an agent, one answer per gateway message, contacts on the timeline, and a dispatcher that
 never lets a handler's failure reach the customer."""
 from datetime import timedelta
-from itertools import count
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
@@ -12,17 +11,10 @@ from servicedesk import registry, sms_hall
 from servicedesk.models import Channel, Contact, ContactLink, InboundSms, OutboxMessage, SmsMessage, Subscription
 from servicedesk.sms_hall import SmsAnswer, parse_sms, register_sms_command, sms_inbound_receive
 from tests.factories import ContactFactory, CustomerFactory, SubscriptionFactory, UserFactory
+from tests.sms_hall import receive
 
-_ids = count(1)
 ANSWERED, FOR_AGENT, UNKNOWN, MALFORMED = (InboundSms.Outcome.ANSWERED, InboundSms.Outcome.FOR_AGENT,
                                            InboundSms.Outcome.UNKNOWN_SENDER, InboundSms.Outcome.MALFORMED)
-
-
-def receive(text: str, number: str, *, message_id: str = "", received_at=None) -> InboundSms:
-    inbound, _created = sms_inbound_receive(
-        message_id=message_id or f"core-{next(_ids)}", from_number=number, text=text, received_at=received_at,
-    )
-    return inbound
 
 
 def reply_sms(inbound: InboundSms) -> SmsMessage:
