@@ -27,7 +27,6 @@ requests (``CELERY_TASK_ALWAYS_EAGER=0`` with the in-memory broker): in producti
 worker runs it elsewhere. ``--eager-outbox`` runs it in the request instead.
 """
 import argparse
-import http.client
 import json
 import os
 import random
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings")
 
-from order_submit import free_port, percentile, start_server, stop_server  # noqa: E402  (the same server handling)
+from order_submit import Client, free_port, percentile, start_server, stop_server  # noqa: E402  (the same server and client)
 
 EVENTS_PATH = "/api/v1/carrier/events/"
 CARRIER_CODE = "BENCH-EXPRESS"
@@ -170,32 +169,7 @@ def with_duplicates(originals: list[dict], count: int, rng: random.Random) -> li
     return jobs
 
 
-# --- Clients -----------------------------------------------------------------------------------
-
-class Client:
-    """One keep-alive connection; a request that finds it closed by the server is sent again once
-    (safe: an event sent twice is a duplicate, which is the point of the exercise)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def post(self, raw: bytes, headers: dict) -> tuple[int, bytes]:
-        for attempt in (1, 2):
-            try:
-                self.connection.request("POST", EVENTS_PATH, body=raw, headers=headers)
-                response = self.connection.getresponse()
-                return response.status, response.read()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.CannotSendRequest):
-                self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self):
-        self.connection.close()
-
+# --- Measuring ---------------------------------------------------------------------------------
 
 class Level:
     def __init__(self, clients: int):
@@ -242,7 +216,7 @@ def run_level(clients: int, jobs: list[dict], port: int, secret: str) -> Level:
             # Signed at sending, as a carrier's system does (the HMAC costs microseconds).
             headers = {"Content-Type": "application/json", "Accept": "application/json",
                        **signed_headers(key_id=KEY_ID, secret=secret, body=raw)}
-            status, content = client.post(raw, headers)
+            status, content = client.send("POST", EVENTS_PATH, headers=headers, raw=raw)
             elapsed = (time.perf_counter() - started) * 1000
             result = "?"
             if status == 200:

@@ -160,24 +160,29 @@ def stop_server(server: subprocess.Popen) -> None:
 class Client:
     """One keep-alive connection; a request that finds it closed by the server is sent again once.
 
-    Sending a submission again is safe: it carries its Idempotency-Key.
+    Sending a submission again is safe: it carries its Idempotency-Key (the SMS and carrier benches
+    reuse this client: a message or event sent twice is answered once). ``last`` is the last
+    response, for its headers.
     """
 
-    def __init__(self, port: int, token: str):
+    def __init__(self, port: int, token: str | None = None):
         self.port = port
-        self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+        self.headers = {"Accept": "application/json", **({"Authorization": f"Token {token}"} if token else {})}
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.last: http.client.HTTPResponse | None = None
 
-    def send(self, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, bytes]:
-        payload = json.dumps(body).encode() if body is not None else None
+    def send(self, method: str, path: str, body: dict | None = None, headers: dict | None = None, *,
+             raw: bytes | None = None) -> tuple[int, bytes]:
+        """``body`` is sent as JSON; ``raw`` as it is (bytes a signature was computed over)."""
+        payload = raw if raw is not None else json.dumps(body, ensure_ascii=False).encode() if body is not None else None
         all_headers = {**self.headers, **(headers or {})}
         if payload is not None:
-            all_headers["Content-Type"] = "application/json"
+            all_headers.setdefault("Content-Type", "application/json")
         for attempt in (1, 2):
             try:
                 self.connection.request(method, path, body=payload, headers=all_headers)
-                response = self.connection.getresponse()
-                return response.status, response.read()
+                self.last = self.connection.getresponse()
+                return self.last.status, self.last.read()
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.CannotSendRequest):
                 self.connection.close()
                 self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)

@@ -27,7 +27,6 @@ request (``CELERY_TASK_ALWAYS_EAGER=0``, in-memory broker): a Celery worker send
 production. It prints; it does not assert. Meaningful only on PostgreSQL.
 """
 import argparse
-import http.client
 import json
 import os
 import random
@@ -44,7 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "servicedesk.settings")
 
-from order_submit import free_port, percentile, start_server, stop_server  # noqa: E402  (the same server handling)
+from order_submit import Client, free_port, percentile, start_server, stop_server  # noqa: E402  (the same server and client)
 
 INBOUND_PATH = "/api/v1/sms/inbound/"
 FREE_TEXTS = ["我的宽带很慢，请回电", "please call me about my bill", "手机没有信号怎么办", "I want to change my tariff plan"]
@@ -151,34 +150,7 @@ def message_jobs(count: int, senders: list, run_id: str, rng: random.Random, rep
     return jobs
 
 
-# --- Clients -----------------------------------------------------------------------------------
-
-class Client:
-    """One keep-alive connection; a request that finds it closed by the server is sent again once
-    (safe: a message sent twice is answered once)."""
-
-    def __init__(self, port: int, token: str):
-        self.port = port
-        self.headers = {"Authorization": f"Token {token}", "Accept": "application/json", "Content-Type": "application/json"}
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-
-    def post(self, body: dict) -> tuple[int, bytes, bool]:
-        raw = json.dumps(body, ensure_ascii=False).encode()
-        for attempt in (1, 2):
-            try:
-                self.connection.request("POST", INBOUND_PATH, body=raw, headers=self.headers)
-                response = self.connection.getresponse()
-                return response.status, response.read(), response.getheader("Idempotent-Replayed") == "true"
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.CannotSendRequest):
-                self.connection.close()
-                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self):
-        self.connection.close()
-
+# --- Measuring ---------------------------------------------------------------------------------
 
 class Level:
     def __init__(self, clients: int):
@@ -217,7 +189,8 @@ def run_level(clients: int, jobs: list[dict], port: int, token: str) -> Level:
             if job is None:
                 return
             started = time.perf_counter()
-            status, content, replayed = client.post(job)
+            status, content = client.send("POST", INBOUND_PATH, job)
+            replayed = client.last.getheader("Idempotent-Replayed") == "true"
             elapsed = (time.perf_counter() - started) * 1000
             answer = json.loads(content) if status == 200 else {}
             with lock:
