@@ -56,27 +56,31 @@ def _by_name(pairs):
     return sorted(pairs, key=lambda pair: (pair[0] == "", pair[1].casefold(), pair[0]))
 
 
-def breakdown(first, last, dimension: str, keys: list[str] | None = None) -> tuple[list[str], list[GroupRow]]:
+def _named(dimension: str, keys) -> list[tuple[str, str]]:
+    """The groups as (key, label), sorted by label."""
+    labels = group_labels(dimension, keys)
+    return _by_name((key, _label(labels, key)) for key in keys)
+
+
+def breakdown(first, last, dimension: str, named: list[tuple[str, str]] | None = None) -> tuple[list[str], list[GroupRow]]:
     """Every KPI that can be grouped by ``dimension``, per group, over the period: (KPI codes, rows sorted by name).
-    Only the groups ``keys`` when given (a page of them)."""
+    Only the groups ``named`` (a page of them, as (key, label) in the order shown) when given."""
+    keys = None if named is None else [key for key, _label_ in named]
     values = kpi_values(list(KPIS), first, last, dimension=dimension, keys=keys)
     codes = [code for code in KPIS if code in values]
-    if keys is None:
-        keys = list({key for code in codes for key in values[code]})
-    labels = group_labels(dimension, keys)
+    if named is None:
+        named = _named(dimension, {key for code in codes for key in values[code]})
     return codes, [
         GroupRow(key, label, [values[code].get(key) or KpiValue(KPIS[code], key, 0, 0) for code in codes])
-        for key, label in _by_name((key, _label(labels, key)) for key in keys)
+        for key, label in named
     ]
 
 
 def breakdown_page(request, first, last, dimension: str):
     """One page of the breakdown: the period's groups found and sorted by name first, then the KPIs of the
     page's groups only (the rows of a thousand agents over a month were most of the page's time)."""
-    keys = group_keys(dimension, first, last)
-    labels = group_labels(dimension, keys)
-    page = Paginator(_by_name((key, _label(labels, key)) for key in keys), GROUPS_PER_PAGE).get_page(page_number(request.GET))
-    codes, rows = breakdown(first, last, dimension, keys=[key for key, _label_ in page.object_list])
+    page = Paginator(_named(dimension, group_keys(dimension, first, last)), GROUPS_PER_PAGE).get_page(page_number(request.GET))
+    codes, rows = breakdown(first, last, dimension, named=list(page.object_list))
     page.object_list = rows
     with_cells(rows, first, last, dimension)
     return codes, page
