@@ -1,8 +1,8 @@
 """Reading KPIs: from the rollups for any period and grouping, and from the raw rows behind a number."""
 from dataclasses import dataclass
-from functools import wraps
 from datetime import date
 from decimal import Decimal
+from functools import wraps
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -179,8 +179,8 @@ def group_labels(dimension: str, keys) -> dict[str, str]:
         return queryset.filter(pk__in=ids) if len(ids) <= LABELS_BY_ID else queryset
 
     if dimension == Dimension.AGENT:
-        users = of(get_user_model().objects.all()).values_list("pk", "first_name", "last_name", "username")
-        return {str(pk): f"{first} {last}".strip() or username for pk, first, last, username in users}
+        users = of(get_user_model().objects.only("pk", "first_name", "last_name", "username"))
+        return {str(u.pk): u.get_full_name() or u.username for u in users}
     models = {Dimension.TEAM: Team, Dimension.AREA: ServiceArea, Dimension.DEPARTMENT: Department}
     if dimension in models:
         return {str(pk): str(name) for pk, name in of(models[dimension].objects.all()).values_list("pk", "name")}
