@@ -11,12 +11,12 @@ Figures, for the complaints received in the month (local time):
 A denominator of zero gives ``None`` ("no data"), never 0% or 100%.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Avg, Count, Q
-from django.utils import timezone
 
+from servicedesk.dates import local_midnight
 from servicedesk.models import Subscription
 
 from .models import Callback, Complaint, WorkOrder
@@ -55,8 +55,7 @@ class MonthlyReport:
 def month_bounds(month: date) -> tuple[datetime, datetime]:
     first = month.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
-    zone = timezone.get_current_timezone()
-    return datetime.combine(first, time.min, zone), datetime.combine(following, time.min, zone)
+    return local_midnight(first), local_midnight(following)
 
 
 def _share(part: int, whole: int) -> Decimal | None:

@@ -71,11 +71,12 @@ def daily_report_actions(*, report: DailyReport, user) -> list[str]:
 
 # --- Stock ----------------------------------------------------------------------------------
 # (imports kept with the section: each area of the app keeps its own part of this module)
-from datetime import date, datetime, time, timedelta  # noqa: E402
+from datetime import date, datetime, timedelta  # noqa: E402
 
 from django.db.models import Count, F, Q, QuerySet, Sum  # noqa: E402
 from django.db.models import Prefetch as _Prefetch  # noqa: E402
-from django.utils import timezone as _timezone  # noqa: E402
+
+from servicedesk.dates import local_midnight  # noqa: E402
 
 from orders.models import ItemKind as _ItemKind  # noqa: E402
 from orders.models import Opportunity as _Opportunity  # noqa: E402
@@ -86,8 +87,8 @@ from .models import SerialUnit, Sku, StockLevel, StockMovement, StockReservation
 
 def day_range(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
     """Local days, both included, as [start, end) instants for filtering indexed timestamp columns."""
-    start = _timezone.make_aware(datetime.combine(date_from, time.min)) if date_from else None
-    end = _timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min)) if date_to else None
+    start = local_midnight(date_from) if date_from else None
+    end = local_midnight(date_to + timedelta(days=1)) if date_to else None
     return start, end
 
 

@@ -15,7 +15,7 @@ append-only transition log.
 """
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import models
 from django.db.models import Case, Exists, F, IntegerField, OuterRef, Q, Value, When
@@ -25,6 +25,7 @@ from django.utils import timezone
 from complaints.models import Callback, Complaint, ComplaintTransition, WorkOrder
 from delivery.models import Shipment, ShipmentStatus, ShipmentTransition, TrackingEvent
 from orders.models import Opportunity, Order, OrderStatus, OrderTransition
+from servicedesk.dates import local_days as day_bounds  # kpi's name for it, used by the bench too
 from servicedesk.models import Contact
 
 from .definitions import DELIVERY_DAYS, KPIS, SATISFIED_SCORE, Dimension
@@ -111,15 +112,6 @@ class Source:
     @property
     def dimensions(self) -> list[str]:
         return [Dimension.ALL, *self.dims]
-
-
-def day_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
-    """Local midnight at the start of the first day and after the last (Asia/Shanghai)."""
-    zone = timezone.get_default_timezone()
-    return (
-        timezone.make_aware(datetime.combine(first_day, time.min), zone),
-        timezone.make_aware(datetime.combine(last_day + timedelta(days=1), time.min), zone),
-    )
 
 
 _COMPLAINT_DIMS = {

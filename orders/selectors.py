@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from servicedesk.dates import local_midnight
 from servicedesk.registry import Panel, TimelineEntry
 from servicedesk.selectors import restrict_to_visible_customers
 
@@ -161,7 +162,7 @@ def products_on_sale() -> QuerySet[Product]:
 
 
 # --- Opportunities ----------------------------------------------------------------
-from datetime import date, datetime, time, timedelta  # noqa: E402  (kept with the section that uses them)
+from datetime import date, timedelta  # noqa: E402  (kept with the section that uses them)
 
 
 def opportunities_visible_to(user) -> QuerySet[Opportunity]:
@@ -219,9 +220,9 @@ def opportunity_search(
     if product_id:
         opportunities = opportunities.filter(product_id=product_id)
     if callback_from:
-        opportunities = opportunities.filter(callback_at__gte=_local_midnight(callback_from))
+        opportunities = opportunities.filter(callback_at__gte=local_midnight(callback_from))
     if callback_to:
-        opportunities = opportunities.filter(callback_at__lt=_local_midnight(callback_to + timedelta(days=1)))
+        opportunities = opportunities.filter(callback_at__lt=local_midnight(callback_to + timedelta(days=1)))
     query = (query or "").strip()[:100]
     if query and looks_like_service_number(query):
         try:
@@ -232,11 +233,6 @@ def opportunity_search(
     elif query:
         opportunities = opportunities.filter(customer__name__startswith=query)
     return _opportunity_rows(opportunities).order_by("callback_at", "id")
-
-
-def _local_midnight(day: date) -> datetime:
-    # Whole-column comparisons keep the (status, callback_at) index usable; callback_at__date would not.
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def opportunities_follow_up(*, user) -> QuerySet[Opportunity]:

@@ -2,7 +2,7 @@
 asked there (the customer screen's "Recent channels" panel), and contacts per channel per hour for
 the duty manager's live view."""
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Min
 from django.db.models.functions import TruncHour
@@ -11,6 +11,7 @@ from django.utils.text import Truncator
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
+from .dates import local_days
 from .masking import mask_phone, scrub
 from .models import Channel, Contact, Customer
 from .registry import Panel
@@ -113,17 +114,13 @@ class HourlyTable:
     total: int
 
 
-def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.get_default_timezone())
-
-
 def contacts_per_channel_per_hour(*, first_day: date, last_day: date, now: datetime) -> list[HourlyTable]:
     """Contacts per channel and local hour (Asia/Shanghai), one table per day from ``first_day`` to
     ``last_day``, each up to the hour of ``now``: one grouped query over the started_at range."""
     tz = timezone.get_default_timezone()
     local_now = timezone.localtime(now, tz)
-    start = _local_midnight(first_day)
-    end = min(_local_midnight(last_day + timedelta(days=1)), now)
+    start, end = local_days(first_day, last_day)
+    end = min(end, now)
     counted: dict[tuple[date, int, str], int] = {}
     if start < end:
         grouped = (

@@ -19,7 +19,7 @@ What a day's figures count (all within the hall's local day, ``[00:00, 24:00)`` 
   (a shipment that failed in the morning and was delivered in the afternoon counts in both).
 """
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders.models import Order
+from servicedesk.dates import local_days
 from servicedesk.fsm import (
     TransitionRefused,
     allowed_targets,
@@ -83,8 +84,7 @@ class DayFigures:
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
     """The local day as a half-open range of aware datetimes, so the indexes on the timestamps are used."""
-    start = timezone.make_aware(datetime.combine(day, time.min))
-    return start, timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+    return local_days(day, day)
 
 
 def _sum(field: str, **filters):
